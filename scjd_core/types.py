@@ -95,3 +95,19 @@ class FrameResult:
     timings_ms: dict[str, float]  # stage -> milliseconds spent on this frame
     image: np.ndarray | None = None  # (H, W, 3) BGR, when the consumer asked for images
     latency_s: float | None = None  # capture -> result ready (live mode)
+
+
+def slice_sequence(seq: Pose2DSequence, start: int, stop: int) -> Pose2DSequence:
+    """Frames ``[start, stop)`` of ``seq`` as a new :class:`Pose2DSequence` (arrays are views)."""
+    return Pose2DSequence(
+        keypoints=seq.keypoints[start:stop],
+        confidence=seq.confidence[start:stop],
+        found=seq.found[start:stop],
+        filled=seq.filled[start:stop],
+        times=seq.times[start:stop],
+        width=seq.width,
+        height=seq.height,
+        fps=seq.fps,
+        world=None if seq.world is None else seq.world[start:stop],
+        meta=dict(seq.meta),
+    )

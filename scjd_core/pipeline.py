@@ -1,0 +1,472 @@
+"""The one pipeline: frame source -> 2D detection -> 3D lifting, as a stream of results.
+
+The ``scjd`` command line and the viewer's worker both drive :class:`Pipeline`; nothing
+else re-implements a step. Two modes:
+
+* **Clip** (:meth:`Pipeline.iter_clip`, :meth:`Pipeline.process`): frames are detected
+  in order and lifted window by window (non-overlapping windows of the widest backend,
+  aligned at frame 0), so results stream out while the rest of the clip is still being
+  decoded. With ``pipelined=True`` decoding runs in its own thread and lifting in
+  another, each behind a bounded queue, so the three stages overlap; the results are
+  identical to the sequential run.
+* **Live** (:meth:`Pipeline.iter_live`): every new frame is detected, and the window
+  ending ``lookahead`` frames after the frame to show is lifted, so each result waits for
+  at most ``lookahead`` future frames (the latency is reported per result).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from scjd_core.backends.base import LiftingBackend
+from scjd_core.types import (
+    Detection2D,
+    Frame,
+    FrameResult,
+    Lift3D,
+    Pose2DSequence,
+    SourceInfo,
+    slice_sequence,
+)
+
+DetectorFactory = Callable[[], "object"]
+
+
+def _ready(job: object) -> bool:
+    return not isinstance(job, Future) or job.done()
+
+
+class Cancelled(Exception):
+    """Raised by :meth:`Pipeline.process` when its ``cancel`` event was set."""
+
+
+@dataclass
+class ClipResult:
+    """A processed clip: 2D, every backend's 3D and the time each stage took."""
+
+    info: SourceInfo
+    seq: Pose2DSequence
+    lifts: dict[str, Lift3D]
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> total seconds
+    images: list[np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+    @property
+    def detection_rate(self) -> float:
+        """Fraction of frames in which a person was found."""
+        return float(np.mean(self.seq.found)) if len(self) else 0.0
+
+    def stage_fps(self) -> dict[str, float]:
+        """Frames per second of each stage, from the time spent in it."""
+        n = len(self)
+        return {k: (n / v if v > 0 else float("inf")) for k, v in self.timings.items() if k != "total"}
+
+    def frame(self, i: int) -> FrameResult:
+        """The :class:`FrameResult` of frame ``i``."""
+        s = self.seq
+        return FrameResult(
+            index=i,
+            time_s=float(s.times[i]),
+            keypoints=s.keypoints[i],
+            confidence=s.confidence[i],
+            found=bool(s.found[i]),
+            filled=bool(s.filled[i]),
+            poses={k: v.poses[i] for k, v in self.lifts.items()},
+            attention={k: v.attention[i] for k, v in self.lifts.items() if v.attention is not None},
+            timings_ms={},
+            image=None if self.images is None else self.images[i],
+        )
+
+
+def _default_detector():
+    from scjd_core.detect import MediaPipeDetector
+
+    return MediaPipeDetector()
+
+
+class _Decoder:
+    """Reads a source in a background thread into a bounded queue (or inline)."""
+
+    _END = object()
+
+    def __init__(self, source, threaded: bool, maxsize: int = 16) -> None:
+        self._iter = iter(source)
+        self._threaded = threaded
+        self._queue: queue.Queue = queue.Queue(maxsize=maxsize)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if threaded:
+            self._thread = threading.Thread(target=self._run, name="scjd-decode", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for item in self._timed():
+                while not self._stop.is_set():
+                    try:
+                        self._queue.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if self._stop.is_set():
+                    return
+        except BaseException as exc:
+            self._queue.put(exc)
+            return
+        self._queue.put(self._END)
+
+    def _timed(self) -> Iterator[tuple[Frame, float]]:
+        while True:
+            t0 = time.perf_counter()
+            try:
+                frame = next(self._iter)
+            except StopIteration:
+                return
+            yield frame, time.perf_counter() - t0
+
+    def __iter__(self) -> Iterator[tuple[Frame, float]]:
+        if not self._threaded:
+            yield from self._timed()
+            return
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+
+
+@dataclass
+class _Window:
+    """One window of frames waiting for, or done with, lifting."""
+
+    start: int
+    frames: list[Detection2D]
+    images: list[np.ndarray | None]
+    decode_s: list[float]
+    detect_s: list[float]
+    capture: list[float]
+
+
+class Pipeline:
+    """Source -> detector -> 3D backends.
+
+    Args:
+        detector: a callable returning a fresh 2D detector (one per run, since trackers
+            keep state); the MediaPipe detector by default.
+        backends: the 3D backends to run, in display order.
+    """
+
+    def __init__(
+        self,
+        detector: DetectorFactory | None = None,
+        backends: Sequence[LiftingBackend] = (),
+    ) -> None:
+        self.detector_factory = detector or _default_detector
+        self.backends = list(backends)
+
+    @classmethod
+    def from_names(
+        cls,
+        backends: Sequence[str] | str = ("student",),
+        device: str = "auto",
+        checkpoints: dict[str, str | None] | None = None,
+        detector: DetectorFactory | None = None,
+    ) -> Pipeline:
+        """Build a pipeline from backend names (``teacher``, ``student``, ``mediapipe``, ``all``)."""
+        from scjd_core.backends.registry import create_backends, parse_backends
+
+        names = parse_backends(backends)
+        return cls(detector=detector, backends=create_backends(names, device, checkpoints))
+
+    @property
+    def window(self) -> int:
+        """Frames per lifting window: the widest backend's window (1 without backends)."""
+        return max([b.window for b in self.backends] + [1])
+
+    # ----------------------------------------------------------------------------- clip
+    def iter_clip(
+        self,
+        source,
+        *,
+        attention: bool = False,
+        keep_images: bool = False,
+        cancel: threading.Event | None = None,
+        pipelined: bool = True,
+        window: int | None = None,
+    ) -> Iterator[FrameResult]:
+        """Process a clip, yielding one :class:`FrameResult` per frame, in order.
+
+        Args:
+            source: a frame source (see :func:`scjd_core.sources.open_source`).
+            attention: also compute the backends' attention maps.
+            keep_images: attach each frame's image to its result.
+            cancel: when set, processing stops after the current frame.
+            pipelined: decode and lift in background threads (same results either way).
+            window: frames lifted together (default: the widest backend window, at
+                least 64 so per-frame backends are batched too).
+
+        Raises:
+            NoPersonError: when nobody is found in any frame.
+        """
+        from scjd_core.detect import fill_gaps
+        from scjd_core.errors import NoPersonError
+
+        info: SourceInfo = source.info
+        size = window or max(self.window, 64)
+        decoder = _Decoder(source, threaded=pipelined)
+        lifter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scjd-lift") if pipelined else None
+        in_flight: deque[tuple[_Window, Future | Pose2DSequence, object]] = deque()
+        pending: list[_Window] = []  # windows waiting for the first detected person
+        context: list[Detection2D] = []  # the previous window, for interpolating gaps
+        seen = 0
+        any_found = False
+        detector = self.detector_factory()
+        try:
+            current = _Window(0, [], [], [], [], [])
+            frames = iter(decoder)
+            while True:
+                if cancel is not None and cancel.is_set():
+                    return
+                item = next(frames, None)
+                if item is not None:
+                    frame, decode_s = item
+                    t0 = time.perf_counter()
+                    det = detector.detect(frame)
+                    current.detect_s.append(time.perf_counter() - t0)
+                    current.decode_s.append(decode_s)
+                    current.frames.append(det)
+                    current.images.append(frame.image if keep_images else None)
+                    current.capture.append(frame.capture_time)
+                    any_found |= det.found
+                    seen += 1
+                full = len(current.frames) == size
+                if full or (item is None and current.frames):
+                    pending.append(current)
+                    current = _Window(seen, [], [], [], [], [])
+                    if any_found:
+                        for win in pending:
+                            dets = context + win.frames
+                            seq = slice_sequence(fill_gaps(dets, info), len(context), len(dets))
+                            context = win.frames
+                            job = lifter.submit(self._lift, seq, attention) if lifter else None
+                            in_flight.append((win, job or self._lift(seq, attention), seq))
+                        pending.clear()
+                while in_flight and (item is None or len(in_flight) > 2 or _ready(in_flight[0][1])):
+                    win, job, seq = in_flight.popleft()
+                    lifted = job.result() if isinstance(job, Future) else job
+                    yield from self._window_results(win, seq, lifted)
+                if item is None:
+                    break
+            if not any_found:
+                raise NoPersonError(
+                    f"no person was detected in any of the {seen} frames of {info.name}: "
+                    "check that a whole body is visible and well lit"
+                )
+        finally:
+            decoder.close()
+            if lifter is not None:
+                lifter.shutdown(wait=True, cancel_futures=True)
+            close = getattr(detector, "close", None)
+            if close is not None:
+                close()
+
+    def _lift(self, seq: Pose2DSequence, attention: bool) -> dict[str, tuple[Lift3D, float]]:
+        out = {}
+        for backend in self.backends:
+            t0 = time.perf_counter()
+            out[backend.name] = (backend.lift(seq, attention=attention), time.perf_counter() - t0)
+        return out
+
+    @staticmethod
+    def _window_results(
+        win: _Window, seq: Pose2DSequence, lifted: dict[str, tuple[Lift3D, float]]
+    ) -> Iterator[FrameResult]:
+        n = len(win.frames)
+        per_frame = {name: secs * 1000.0 / n for name, (_, secs) in lifted.items()}
+        done = time.perf_counter()
+        for i in range(n):
+            timings = {"decode": win.decode_s[i] * 1000.0, "detect": win.detect_s[i] * 1000.0}
+            timings.update(per_frame)
+            yield FrameResult(
+                index=win.start + i,
+                time_s=float(seq.times[i]),
+                keypoints=seq.keypoints[i],
+                confidence=seq.confidence[i],
+                found=bool(seq.found[i]),
+                filled=bool(seq.filled[i]),
+                poses={name: lift.poses[i] for name, (lift, _) in lifted.items()},
+                attention={
+                    name: lift.attention[i]
+                    for name, (lift, _) in lifted.items()
+                    if lift.attention is not None
+                },
+                timings_ms=timings,
+                image=win.images[i],
+                latency_s=done - win.capture[i],
+            )
+
+    def process(
+        self,
+        source,
+        *,
+        attention: bool = False,
+        keep_images: bool = False,
+        on_progress: Callable[[int, int | None], None] | None = None,
+        cancel: threading.Event | None = None,
+        pipelined: bool = True,
+    ) -> ClipResult:
+        """Process a whole clip and collect it into a :class:`ClipResult`.
+
+        Raises:
+            Cancelled: when ``cancel`` was set before the end.
+            NoPersonError: when nobody is found in any frame.
+        """
+        results: list[FrameResult] = []
+        t0 = time.perf_counter()
+        for res in self.iter_clip(
+            source, attention=attention, keep_images=keep_images, cancel=cancel, pipelined=pipelined
+        ):
+            results.append(res)
+            if on_progress is not None:
+                on_progress(len(results), source.info.frame_count)
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("processing was cancelled")
+        return collect_results(results, source.info, self.backends, time.perf_counter() - t0, keep_images)
+
+    # ----------------------------------------------------------------------------- live
+    def iter_live(
+        self,
+        source,
+        *,
+        lookahead: int = 4,
+        attention: bool = False,
+        keep_images: bool = True,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[FrameResult]:
+        """Process a live source: one result per new frame, ``lookahead`` frames behind it.
+
+        Each new frame lifts one window whose last ``lookahead`` frames come after the
+        frame shown, so a windowed model sees a little of the future and the result is
+        at most ``lookahead`` frames late. ``latency_s`` is capture -> result ready.
+        """
+        from scjd_core.detect import fill_gaps
+
+        info: SourceInfo = source.info
+        size = max(self.window, lookahead + 1)
+        lookahead = max(0, min(lookahead, size - 1))
+        dets: deque[Detection2D] = deque(maxlen=size)
+        frames: deque[Frame] = deque(maxlen=lookahead + 1)
+        detector = self.detector_factory()
+        try:
+            for frame in source:
+                if cancel is not None and cancel.is_set():
+                    return
+                t0 = time.perf_counter()
+                det = detector.detect(frame)
+                t_detect = time.perf_counter() - t0
+                dets.append(det)
+                frames.append(frame)
+                if len(frames) <= lookahead:
+                    continue
+                shown = frames[0]
+                timings = {"detect": t_detect * 1000.0}
+                if not any(d.found for d in dets):
+                    yield self._empty_result(shown, timings, keep_images)
+                    continue
+                seq = fill_gaps(list(dets), info)
+                pos = len(seq) - 1 - lookahead
+                poses, att = {}, {}
+                for backend in self.backends:
+                    t0 = time.perf_counter()
+                    lifted = backend.lift(seq, attention=attention)
+                    timings[backend.name] = (time.perf_counter() - t0) * 1000.0
+                    poses[backend.name] = lifted.poses[pos]
+                    if lifted.attention is not None:
+                        att[backend.name] = lifted.attention[pos]
+                yield FrameResult(
+                    index=shown.index,
+                    time_s=shown.time_s,
+                    keypoints=seq.keypoints[pos],
+                    confidence=seq.confidence[pos],
+                    found=bool(seq.found[pos]),
+                    filled=bool(seq.filled[pos]),
+                    poses=poses,
+                    attention=att,
+                    timings_ms=timings,
+                    image=shown.image if keep_images else None,
+                    latency_s=time.perf_counter() - shown.capture_time,
+                )
+        finally:
+            close = getattr(detector, "close", None)
+            if close is not None:
+                close()
+
+    @staticmethod
+    def _empty_result(frame: Frame, timings: dict[str, float], keep_images: bool) -> FrameResult:
+        from scjd_core.skeleton import NUM_JOINTS
+
+        return FrameResult(
+            index=frame.index,
+            time_s=frame.time_s,
+            keypoints=np.zeros((NUM_JOINTS, 2), np.float32),
+            confidence=np.zeros(NUM_JOINTS, np.float32),
+            found=False,
+            filled=False,
+            poses={},
+            attention={},
+            timings_ms=timings,
+            image=frame.image if keep_images else None,
+            latency_s=time.perf_counter() - frame.capture_time,
+        )
+
+
+def collect_results(
+    results: Sequence[FrameResult],
+    info: SourceInfo,
+    backends: Sequence[LiftingBackend],
+    total_s: float,
+    keep_images: bool = False,
+) -> ClipResult:
+    """Assemble streamed per-frame results into a :class:`ClipResult`."""
+    n = len(results)
+    if n == 0:
+        raise ValueError("no results to collect")
+    seq = Pose2DSequence(
+        keypoints=np.stack([r.keypoints for r in results]).astype(np.float32),
+        confidence=np.stack([r.confidence for r in results]).astype(np.float32),
+        found=np.array([r.found for r in results], dtype=bool),
+        filled=np.array([r.filled for r in results], dtype=bool),
+        times=np.array([r.time_s for r in results], dtype=np.float64),
+        width=info.width,
+        height=info.height,
+        fps=info.fps,
+        meta={"source": info.name, "kind": info.kind},
+    )
+    lifts = {}
+    for b in backends:
+        att = [r.attention.get(b.name) for r in results]
+        lifts[b.name] = Lift3D(
+            poses=np.stack([r.poses[b.name] for r in results]).astype(np.float32),
+            attention=np.stack(att) if n and all(a is not None for a in att) else None,
+        )
+    timings = {k: sum(r.timings_ms.get(k, 0.0) for r in results) / 1000.0 for k in results[0].timings_ms}
+    timings["total"] = total_s
+    images = [r.image for r in results] if keep_images else None
+    return ClipResult(info=info, seq=seq, lifts=lifts, timings=timings, images=images)
