@@ -164,12 +164,14 @@ MEDIAPIPE_NAMES: tuple[str, ...] = (
     "right_foot_index",
 )
 
-#: Where each of the 17 joints sits, as a weighted mean of MediaPipe landmarks.
-#: The anatomical definitions match :data:`MOCAP_JOINT_MAP` point for point:
+#: Where each of the 17 joints sits, as a weighted (affine) combination of MediaPipe
+#: landmarks. The anatomical definitions match :data:`MOCAP_JOINT_MAP` point for point:
 #:   pelvis = mid hip joints, thorax = mid shoulder joints, spine = mid(pelvis, thorax),
-#:   skull base = mid ears (MediaPipe) / start of the ``head`` bone (mocap),
-#:   neck = mid(thorax, skull base), head = centre of the head: mean(mid ears, nose)
-#:   (MediaPipe) / middle of the ``head`` bone (mocap).
+#:   neck = skull base: mid ears (MediaPipe) / start of the ``head`` bone (mocap),
+#:   head = top of the head: mid ears + 1.7 x (mid eyes - mid mouth), i.e. the face's
+#:   up direction scaled from eye-mouth distance (~6.5 cm) to ear-to-vertex height
+#:   (~11 cm) (MediaPipe) / end of the ``head`` bone (mocap).
+#: ``scripts/check_joint_maps.py`` compares the bone-length ratios the two maps give.
 MEDIAPIPE_JOINT_MAP: dict[str, dict[str, float]] = {
     "pelvis": {"left_hip": 0.5, "right_hip": 0.5},
     "right_hip": {"right_hip": 1.0},
@@ -180,8 +182,15 @@ MEDIAPIPE_JOINT_MAP: dict[str, dict[str, float]] = {
     "left_ankle": {"left_ankle": 1.0},
     "spine": {"left_hip": 0.25, "right_hip": 0.25, "left_shoulder": 0.25, "right_shoulder": 0.25},
     "thorax": {"left_shoulder": 0.5, "right_shoulder": 0.5},
-    "neck": {"left_shoulder": 0.25, "right_shoulder": 0.25, "left_ear": 0.25, "right_ear": 0.25},
-    "head": {"left_ear": 0.25, "right_ear": 0.25, "nose": 0.5},
+    "neck": {"left_ear": 0.5, "right_ear": 0.5},
+    "head": {
+        "left_ear": 0.5,
+        "right_ear": 0.5,
+        "left_eye": 0.85,
+        "right_eye": 0.85,
+        "mouth_left": -0.85,
+        "mouth_right": -0.85,
+    },
     "left_shoulder": {"left_shoulder": 1.0},
     "left_elbow": {"left_elbow": 1.0},
     "left_wrist": {"left_wrist": 1.0},
@@ -221,7 +230,7 @@ def mediapipe_to_joints(landmarks: np.ndarray, visibility: np.ndarray | None = N
         conf = np.ones(joints.shape[:-1], dtype=np.float32)
     else:
         vis = np.clip(np.asarray(visibility, dtype=np.float32), 0.0, 1.0)
-        used = MEDIAPIPE_MATRIX > 0  # (17, 33)
+        used = MEDIAPIPE_MATRIX != 0  # (17, 33)
         big = np.where(used, vis[..., None, :], np.inf)
         conf = big.min(axis=-1).astype(np.float32)
     return joints, conf
@@ -245,8 +254,8 @@ MOCAP_JOINT_MAP: dict[str, dict[str, float]] = {
     "left_ankle": {"lfoot": 1.0},
     "spine": {"lfemur": 0.25, "rfemur": 0.25, "lhumerus": 0.25, "rhumerus": 0.25},
     "thorax": {"lhumerus": 0.5, "rhumerus": 0.5},
-    "neck": {"lhumerus": 0.25, "rhumerus": 0.25, "head": 0.5},
-    "head": {"head": 0.5, "head.end": 0.5},
+    "neck": {"head": 1.0},
+    "head": {"head.end": 1.0},
     "left_shoulder": {"lhumerus": 1.0},
     "left_elbow": {"lradius": 1.0},
     "left_wrist": {"lwrist": 1.0},
