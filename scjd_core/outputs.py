@@ -7,9 +7,10 @@ frame of :mod:`scjd_core.world` (right-handed, +Y up, floor at y = 0, metres).
 
 from __future__ import annotations
 
+import os
 import platform
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,18 @@ def check_outputs(
     Raises:
         OutputError: the folder is not writable, or a file exists and ``overwrite`` is False.
     """
-    out = check_writable_dir(out_dir)
+    out = Path(out_dir)
+    if out.exists():
+        check_writable_dir(out)
+    else:  # nothing is created before the input has been read: check the nearest existing folder
+        ancestor = out.parent
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+            raise OutputError(
+                f"cannot create output folder {out}: {ancestor} is not a writable folder; "
+                "choose another --out"
+            )
     if not overwrite:
         existing = [p for p in planned_paths(out, stem, formats, backends) if p.exists()]
         if existing:
@@ -70,7 +82,7 @@ def bundle_dict(clip: ClipResult, smoothing: str, world: dict[str, np.ndarray]) 
     return {
         "meta": {
             "scjd_version": scjd_core.__version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "python": platform.python_version(),
             "source": clip.info.name,
             "source_kind": clip.info.kind,

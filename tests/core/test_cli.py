@@ -1,0 +1,159 @@
+"""The ``scjd`` command line: the demo clip end to end, and every kind of bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scjd_core import skeleton as sk
+from scjd_core.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "assets" / "demo" / "pose_1.mp4"
+
+
+def _write_video(path: Path, frames: int, size=(64, 48), fps=10.0) -> Path:
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    rng = np.random.default_rng(0)
+    for _ in range(frames):
+        writer.write(rng.integers(0, 40, size=(size[1], size[0], 3), dtype=np.uint8))
+    writer.release()
+    return path
+
+
+def _run_error(capsys, argv, out_dir: Path) -> str:
+    before = set(out_dir.rglob("*")) if out_dir.exists() else set()
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code != 0
+    assert "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("scjd: error: "), err
+    after = set(out_dir.rglob("*")) if out_dir.exists() else set()
+    assert after == before, f"files were written: {sorted(after - before)}"
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def demo_outputs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    code = main(
+        [
+            "process",
+            str(DEMO),
+            "--backend",
+            "student",
+            "--export",
+            "bvh,csv,json",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    return out
+
+
+def test_demo_clip_produces_plausible_skeletons(demo_outputs):
+    from scjd_core.export import read_csv
+
+    files = sorted(p.name for p in demo_outputs.iterdir())
+    assert files == ["pose_1.json", "pose_1.student.bvh", "pose_1.student.csv"]
+    _frames, times, poses = read_csv(demo_outputs / "pose_1.student.csv")
+    assert poses.shape == (120, 17, 3)
+    assert np.allclose(np.diff(times), 1 / 30, atol=1e-4)
+    lengths = sk.bone_lengths(poses)  # (F, 16) in BONES order
+    hip_bones = [i for i, (p, c) in enumerate(sk.BONES) if p == sk.ROOT and c in (1, 4)]
+    other = [i for i in range(len(sk.BONES)) if i not in hip_bones]
+    # Limb and trunk bones of an adult: 0.1-0.6 m. The pelvis->hip "bones" are half the distance
+    # between the hip joint centres, 0.07-0.10 m in the mocap we train on (CMU 0.092 m), so they
+    # get their own, anatomically right, range.
+    assert lengths[:, other].min() >= 0.1 and lengths[:, other].max() <= 0.6
+    assert lengths[:, hip_bones].min() >= 0.05 and lengths[:, hip_bones].max() <= 0.2
+    y = poses[..., 1]  # world frame: +Y up
+    head, pelvis = y[:, sk.JOINT_INDEX["head"]], y[:, sk.ROOT]
+    ankles = np.minimum(y[:, sk.JOINT_INDEX["left_ankle"]], y[:, sk.JOINT_INDEX["right_ankle"]])
+    assert (head > pelvis).mean() > 0.95 and (pelvis > ankles).mean() > 0.95
+    assert abs(np.percentile(y.min(axis=1), 5)) < 0.1  # feet near the floor at y = 0
+
+
+def test_refuses_to_clobber_without_overwrite(capsys, demo_outputs):
+    msg = _run_error(
+        capsys, ["process", str(DEMO), "--export", "csv", "--out", str(demo_outputs)], demo_outputs
+    )
+    assert "already exists" in msg and "--overwrite" in msg
+
+
+def test_missing_file(capsys, tmp_path):
+    msg = _run_error(capsys, ["process", str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "o")], tmp_path)
+    assert "nope.mp4" in msg
+
+
+def test_not_a_video(capsys, tmp_path):
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("this is not a video\n")
+    _run_error(capsys, ["process", str(bad), "--out", str(tmp_path / "o")], tmp_path)
+
+
+def test_zero_frame_video(capsys, tmp_path):
+    empty = _write_video(tmp_path / "empty.mp4", frames=0)
+    _run_error(capsys, ["process", str(empty), "--out", str(tmp_path / "o")], tmp_path)
+
+
+def test_unreadable_image_folder(capsys, tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(b"not a png")
+    _run_error(capsys, ["process", str(folder), "--out", str(tmp_path / "o")], tmp_path)
+
+
+def test_missing_webcam(capsys, tmp_path):
+    msg = _run_error(capsys, ["process", "webcam:57", "--out", str(tmp_path / "o")], tmp_path)
+    assert "57" in msg
+
+
+def test_unwritable_output_dir(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    video = _write_video(tmp_path / "v.mp4", frames=3)
+    _run_error(capsys, ["process", str(video), "--out", str(blocker / "sub")], tmp_path)
+
+
+def test_unknown_export_format(capsys, tmp_path):
+    msg = _run_error(
+        capsys, ["process", str(DEMO), "--export", "bvh,fbx", "--out", str(tmp_path / "o")], tmp_path
+    )
+    assert "fbx" in msg
+
+
+def test_no_person_in_clip(capsys, tmp_path):
+    video = _write_video(tmp_path / "noise.mp4", frames=8, size=(128, 96))
+    msg = _run_error(
+        capsys, ["process", str(video), "--backend", "mediapipe", "--out", str(tmp_path / "o")], tmp_path
+    )
+    assert "no person" in msg
+
+
+def test_real_process_exit_code_and_single_line(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "scjd_core.cli", "process", str(tmp_path / "missing.avi")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode != 0
+    assert proc.stderr.strip().startswith("scjd: error:") and "Traceback" not in proc.stderr
+    assert not (tmp_path / "scjd_output").exists()
+
+
+def test_info_runs(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "torch" in out and "device" in out
