@@ -35,6 +35,12 @@ def check_writable_dir(directory: str | os.PathLike[str], create: bool = True) -
     return path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_write(
     path: str | os.PathLike[str], mode: str = "w", overwrite: bool = False, **open_kwargs
@@ -58,6 +64,7 @@ def atomic_write(
         open_kwargs.setdefault("encoding", "utf-8")
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         with os.fdopen(fd, mode, **open_kwargs) as handle:
             yield handle
             handle.flush()
