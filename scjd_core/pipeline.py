@@ -260,13 +260,16 @@ class Pipeline:
                 if full or (item is None and current.frames):
                     pending.append(current)
                     current = _Window(seen, [], [], [], [], [])
-                    if any_found:
+                    if any_found:  # fill the waiting windows' gaps together, then lift each
+                        dets = context + [d for win in pending for d in win.frames]
+                        filled = fill_gaps(dets, info)
+                        start = len(context)
                         for win in pending:
-                            dets = context + win.frames
-                            seq = slice_sequence(fill_gaps(dets, info), len(context), len(dets))
-                            context = win.frames
+                            seq = slice_sequence(filled, start, start + len(win.frames))
+                            start += len(win.frames)
                             job = lifter.submit(self._lift, seq, attention) if lifter else None
                             in_flight.append((win, job or self._lift(seq, attention), seq))
+                        context = pending[-1].frames
                         pending.clear()
                 while in_flight and (item is None or len(in_flight) > 2 or _ready(in_flight[0][1])):
                     win, job, seq = in_flight.popleft()
@@ -312,11 +315,7 @@ class Pipeline:
                 found=bool(seq.found[i]),
                 filled=bool(seq.filled[i]),
                 poses={name: lift.poses[i] for name, (lift, _) in lifted.items()},
-                attention={
-                    name: lift.attention[i]
-                    for name, (lift, _) in lifted.items()
-                    if lift.attention is not None
-                },
+                attention={name: lift.attention[i] for name, (lift, _) in lifted.items() if lift.attention is not None},
                 timings_ms=timings,
                 image=win.images[i],
                 latency_s=done - win.capture[i],

@@ -167,6 +167,9 @@ MEDIAPIPE_NAMES: tuple[str, ...] = (
 #: Where each of the 17 joints sits, as a weighted (affine) combination of MediaPipe
 #: landmarks. The anatomical definitions match :data:`MOCAP_JOINT_MAP` point for point:
 #:   pelvis = mid hip joints, thorax = mid shoulder joints, spine = mid(pelvis, thorax),
+#:   hips = hip joint centres: MediaPipe's hip landmarks sit on the outside of the pelvis
+#:   (hip width / shoulder width 0.67 against 0.38-0.46 in mocap), so each hip joint is
+#:   pulled 15 % towards the other hip landmark,
 #:   neck = skull base: mid ears (MediaPipe) / start of the ``head`` bone (mocap),
 #:   head = top of the head: mid ears + 1.7 x (mid eyes - mid mouth), i.e. the face's
 #:   up direction scaled from eye-mouth distance (~6.5 cm) to ear-to-vertex height
@@ -174,10 +177,10 @@ MEDIAPIPE_NAMES: tuple[str, ...] = (
 #: ``scripts/check_joint_maps.py`` compares the bone-length ratios the two maps give.
 MEDIAPIPE_JOINT_MAP: dict[str, dict[str, float]] = {
     "pelvis": {"left_hip": 0.5, "right_hip": 0.5},
-    "right_hip": {"right_hip": 1.0},
+    "right_hip": {"right_hip": 0.85, "left_hip": 0.15},
     "right_knee": {"right_knee": 1.0},
     "right_ankle": {"right_ankle": 1.0},
-    "left_hip": {"left_hip": 1.0},
+    "left_hip": {"left_hip": 0.85, "right_hip": 0.15},
     "left_knee": {"left_knee": 1.0},
     "left_ankle": {"left_ankle": 1.0},
     "spine": {"left_hip": 0.25, "right_hip": 0.25, "left_shoulder": 0.25, "right_shoulder": 0.25},

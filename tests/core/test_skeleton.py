@@ -58,8 +58,10 @@ def test_mediapipe_map_is_affine_and_confidence_is_the_weakest_landmark():
     assert conf[sk.JOINT_INDEX["head"]] == pytest.approx(0.2)
     assert conf[sk.JOINT_INDEX["neck"]] == pytest.approx(0.2)
     assert conf[sk.JOINT_INDEX["pelvis"]] == pytest.approx(1.0)
-    lh = sk.MEDIAPIPE_NAMES.index("left_hip")
-    assert np.allclose(j1[0, sk.JOINT_INDEX["left_hip"]], lms[0, lh], atol=1e-5)
+    lh, rh = sk.MEDIAPIPE_NAMES.index("left_hip"), sk.MEDIAPIPE_NAMES.index("right_hip")
+    expected = 0.85 * lms[0, lh] + 0.15 * lms[0, rh]  # hip joint centre, inside the hip landmark
+    assert np.allclose(j1[0, sk.JOINT_INDEX["left_hip"]], expected, atol=1e-5)
+    assert np.allclose(j1[0, sk.ROOT], 0.5 * (lms[0, lh] + lms[0, rh]), atol=1e-5)
 
 
 def test_mocap_map_combines_named_points():
