@@ -1,0 +1,1 @@
+"""Training code for SCJD: datasets, distillation losses, training and evaluation loops."""
