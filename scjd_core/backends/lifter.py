@@ -1,0 +1,183 @@
+"""Teacher / student lifting backends: run a loaded SCJD model over a whole clip.
+
+A clip of ``F`` frames is covered with ``ceil(F / T)`` non-overlapping windows of the
+model's ``T`` frames; the last window is padded by repeating the clip's last frame.
+Windows are lifted in batches (64 per forward by default) under
+:func:`torch.inference_mode`, each batch moved to the device once.
+
+* The **teacher** reads all ``T`` frames of a window and outputs all ``T``.
+* The **student** reads only its ``K`` sampled frames (phase 0, see
+  :meth:`~scjd_core.models.Student.sample_indices`) and outputs its upsampled ``T``.
+
+With ``attention=True`` each frame gets its ``(layers, heads, 17, 17)`` spatial
+attention. The student computes maps for its K input frames only: every other frame
+gets the maps of the **nearest sampled frame** of its window (ties: the earlier one).
+
+Shipped checkpoints live in ``assets/models/{teacher,student}.{safetensors,json}`` at
+the repository root, found relative to this package (``scjd_core/../assets``), which is
+where they are for a source checkout and an editable install (``pip install -e .``).
+Set ``SCJD_MODELS_DIR`` to use another folder (e.g. for a non-editable install).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scjd_core.backends.base import LiftingBackend
+from scjd_core.errors import CheckpointError
+from scjd_core.skeleton import NUM_JOINTS
+from scjd_core.types import Lift3D, Pose2DSequence
+
+MODEL_KINDS: tuple[str, ...] = ("teacher", "student")
+MODELS_DIR_ENV = "SCJD_MODELS_DIR"
+
+
+def models_dir() -> Path:
+    """Folder of the shipped checkpoints: ``$SCJD_MODELS_DIR`` or ``<repo>/assets/models``."""
+    env = os.environ.get(MODELS_DIR_ENV)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "assets" / "models"
+
+
+def default_checkpoint(kind: str) -> Path:
+    """Path (without extension) of the shipped ``"teacher"`` or ``"student"`` checkpoint.
+
+    Raises:
+        ValueError: for another kind.
+    """
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model kind {kind!r}: expected one of {MODEL_KINDS}")
+    return models_dir() / kind
+
+
+class ModelBackend(LiftingBackend):
+    """A :class:`LiftingBackend` around a loaded teacher or student.
+
+    Args:
+        model: a :class:`~scjd_core.models.Teacher` or :class:`~scjd_core.models.Student`.
+        meta: the checkpoint's JSON (kept for :meth:`describe`).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``; the model is moved there.
+        batch_size: windows per forward pass.
+        name: backend name; defaults to the model kind.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        meta: dict | None = None,
+        device: str = "auto",
+        batch_size: int = 64,
+        name: str | None = None,
+    ) -> None:
+        from scjd_core.models import model_kind, resolve_device
+
+        self.kind = model_kind(model)
+        self.name = name or self.kind
+        self._device = resolve_device(device)
+        self.device = self._device.type
+        self.model = model.to(self._device).eval()
+        self._dtype = next(model.parameters()).dtype
+        self.meta = dict(meta or {})
+        self.window = int(model.config.window)
+        self.batch_size = max(1, int(batch_size))
+
+    def lift(self, seq: Pose2DSequence, attention: bool = False) -> Lift3D:
+        """Lift a clip (see the module docstring for windows and the student's attention).
+
+        Args:
+            seq: the clip's 2D poses (gaps already filled).
+            attention: also return ``(F, layers, heads, 17, 17)`` float32 spatial attention.
+
+        Returns:
+            :class:`Lift3D` with ``poses (F, 17, 3)`` float32, pelvis at 0.
+        """
+        import torch
+
+        x = seq.normalized().astype(np.float32, copy=False)  # (F, 17, 3)
+        frames = x.shape[0]
+        cfg = self.model.config
+        if frames == 0:
+            empty_att = np.zeros((0, cfg.depth, cfg.heads, NUM_JOINTS, NUM_JOINTS), np.float32)
+            return Lift3D(np.zeros((0, NUM_JOINTS, 3), np.float32), empty_att if attention else None)
+        n_windows = -(-frames // self.window)
+        padded = np.pad(x, ((0, n_windows * self.window - frames), (0, 0), (0, 0)), mode="edge")
+        windows = padded.reshape(n_windows, self.window, *x.shape[1:])
+        poses, maps = [], []
+        with torch.inference_mode():
+            for start in range(0, n_windows, self.batch_size):
+                chunk = torch.from_numpy(windows[start : start + self.batch_size])
+                batch = chunk.to(self._device, dtype=self._dtype, non_blocking=True)
+                pose, att = self._forward(batch, attention)
+                poses.append(pose.float().cpu().numpy())
+                if att is not None:
+                    maps.append(att.float().cpu().numpy())
+        out = np.concatenate(poses).reshape(-1, *poses[0].shape[2:])[:frames]
+        att_out = np.concatenate(maps).reshape(-1, *maps[0].shape[2:])[:frames] if attention else None
+        return Lift3D(poses=np.ascontiguousarray(out, dtype=np.float32), attention=att_out)
+
+    def _forward(self, batch: Any, attention: bool) -> tuple[Any, Any]:
+        """One batch of windows ``(b, T, 17, 3)`` -> ``(poses (b, T, 17, 3), maps (b, T, L, H, 17, 17))``."""
+        import torch
+
+        from scjd_core.models import nearest_sample
+
+        if self.kind == "teacher":
+            out = self.model(batch, return_attention=attention)
+            att = torch.stack(out.attention, dim=2) if attention else None
+            return out.pose, att
+        indices = self.model.sample_indices(0)
+        out = self.model(batch[:, indices], indices, return_attention=attention)
+        att = None
+        if attention:
+            sparse = torch.stack(out.attention, dim=2)  # (b, K, L, H, 17, 17)
+            att = sparse[:, nearest_sample(indices, self.window)]
+        return out.pose, att
+
+    def describe(self) -> dict:
+        """Facts for ``scjd info`` and file metadata (adds kind, config, checkpoint facts)."""
+        info = super().describe()
+        info.update(
+            kind=self.kind,
+            config=self.model.config.to_dict(),
+            checkpoint=self.meta.get("checkpoint"),
+            metrics=self.meta.get("metrics", {}),
+            training=self.meta.get("training", {}),
+        )
+        return info
+
+
+def load_backend(kind: str, device: str = "auto", checkpoint: str | os.PathLike[str] | None = None) -> ModelBackend:
+    """Load the shipped (or a given) checkpoint of ``kind`` as a backend.
+
+    Args:
+        kind: ``"teacher"`` or ``"student"``.
+        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda"``.
+        checkpoint: checkpoint path (with or without extension); default
+            :func:`default_checkpoint`.
+
+    Raises:
+        CheckpointError: missing, corrupt or mismatched checkpoint, or one of another kind.
+        ValueError: for an unknown kind.
+    """
+    from scjd_core.models import checkpoint_paths, load_checkpoint
+
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model kind {kind!r}: expected one of {MODEL_KINDS}")
+    path = Path(checkpoint) if checkpoint is not None else default_checkpoint(kind)
+    weights, _ = checkpoint_paths(path)
+    if checkpoint is None and not weights.is_file():
+        raise CheckpointError(
+            f"no shipped {kind} checkpoint at {weights}: train one with "
+            f"`python -m training recipe --out {weights.parent}` (or `python -m training {kind} ...`), "
+            f"or pass a checkpoint path"
+        )
+    model, meta = load_checkpoint(path, device=device)
+    if meta["kind"] != kind:
+        raise CheckpointError(f"{weights} holds a {meta['kind']} model, not a {kind}: pass a {kind} checkpoint")
+    meta = {**meta, "checkpoint": str(weights)}
+    return ModelBackend(model, meta, device=device)

@@ -1,0 +1,194 @@
+"""The sparse student and its input sampling (METHOD.md, Student and Sparse Correlation
+Input Sequence Downsampling).
+
+The student sees ``K`` frames of a ``T``-frame window. Its temporal positional
+embedding is indexed by each frame's position in the window, so any sampling phase
+works. It predicts 3D for its ``K`` frames, and an upsampling head predicts all ``T``:
+linear temporal interpolation of its final tokens and poses to every window position,
+then a light refinement (depthwise temporal conv + per-token MLP, ``refine_dim``
+channels wide) that adds a correction to the interpolated poses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from scjd_core.models.blocks import SpatioTemporalEncoder, init_weights, subtract_root
+from scjd_core.models.config import StudentConfig
+from scjd_core.skeleton import ROOT
+
+
+@dataclass
+class StudentOutput:
+    """What one student forward returns.
+
+    Attributes:
+        pose_sparse: ``(B, K, 17, 3)`` poses of the K input frames (root-relative metres).
+        pose: ``(B, T, 17, 3)`` poses of the whole window from the upsampling head.
+        attention: one ``(B, K, heads, 17, 17)`` row-stochastic map per spatial block
+            (empty when the forward was asked not to keep them).
+        embedding: ``(B, K, 17, C_s)`` final joint embeddings of the K frames.
+    """
+
+    pose_sparse: Tensor
+    pose: Tensor
+    attention: list[Tensor]
+    embedding: Tensor
+
+
+def sparse_indices(window: int, frames: int, stride: int, sampling: str = "strided", phase: int = 0) -> Tensor:
+    """Window positions of the ``frames`` (K) frames a student sees.
+
+    ``"strided"``: ``c + s*k`` for ``k = -(K-1)//2 ... K//2`` around the centre
+    ``c = (T-1)//2`` (for odd K exactly ``k = -(K-1)/2 ... (K-1)/2``); ``"central"``: the K
+    consecutive frames around the centre. Both are shifted by ``phase`` and clamped to
+    ``[0, T-1]`` (clamping can repeat the edge frame; the model handles repeats).
+    Phases ``0 ... s-1`` together reach every frame of the window.
+
+    Returns:
+        ``(K,)`` int64 tensor (CPU).
+    """
+    centre = (window - 1) // 2
+    offsets = torch.arange(frames, dtype=torch.long) - (frames - 1) // 2
+    step = stride if sampling == "strided" else 1
+    return (centre + step * offsets + int(phase)).clamp_(0, window - 1)
+
+
+def interpolation_weights(indices: Tensor, window: int) -> Tensor:
+    """Linear-interpolation matrix from sampled window positions to every position.
+
+    Positions before the first (after the last) sample copy the first (last) one;
+    repeated indices share their weight, so every row sums to 1. Built from
+    elementwise ops only (no host sync, exportable).
+
+    Args:
+        indices: ``(K,)`` or ``(B, K)`` window positions, in any order.
+        window: ``T``.
+
+    Returns:
+        ``(T, K)`` or ``(B, T, K)`` float weights: ``dense = weights @ sparse``.
+    """
+    pos = indices.to(torch.float32)[..., None, :]  # (..., 1, K)
+    t = torch.arange(window, device=indices.device, dtype=torch.float32)[:, None]  # (T, 1)
+    inf = torch.tensor(float("inf"), device=indices.device)
+    before = pos <= t  # (..., T, K)
+    after = pos >= t
+    left = torch.where(before, pos, -inf).amax(dim=-1, keepdim=True)  # (..., T, 1)
+    right = torch.where(after, pos, inf).amin(dim=-1, keepdim=True)
+    left = torch.where(before.any(dim=-1, keepdim=True), left, right)
+    right = torch.where(after.any(dim=-1, keepdim=True), right, left)
+    span = right - left
+    frac = torch.where(span > 0, (t - left) / span.clamp_min(1.0), torch.zeros_like(span))
+    weights = (pos == left).float() * (1.0 - frac) + (pos == right).float() * frac
+    repeats = (pos == pos.transpose(-1, -2)).float().sum(dim=-1)  # (..., K) copies of each index
+    return weights / repeats[..., None, :]
+
+
+def nearest_sample(indices: Tensor, window: int) -> Tensor:
+    """For every window position, the slot (0..K-1) of the nearest sampled frame.
+
+    Ties go to the earlier slot. Used to give non-sampled frames the attention maps
+    of their nearest input frame.
+
+    Args:
+        indices: ``(K,)`` window positions.
+        window: ``T``.
+
+    Returns:
+        ``(T,)`` int64 slots.
+    """
+    t = torch.arange(window, device=indices.device)
+    return (t[:, None] - indices[None, :]).abs().argmin(dim=1)
+
+
+class Student(nn.Module):
+    """Narrow, shallow spatio-temporal transformer over K sparse frames + upsampling head.
+
+    Args:
+        config: a :class:`StudentConfig` (or ``None`` for the defaults).
+    """
+
+    kind = "student"
+
+    def __init__(self, config: StudentConfig | None = None) -> None:
+        super().__init__()
+        self.config = cfg = config if config is not None else StudentConfig()
+        c, u, k = cfg.dim, cfg.refine_dim, cfg.refine_kernel
+        self.encoder = SpatioTemporalEncoder(cfg)
+        self.head = nn.Linear(c, 3)
+        # Upsampling head, channel-first (B*J, U, T) throughout: narrow tokens are
+        # interpolated to all T positions, get their own positional embedding, then a
+        # depthwise temporal conv (residual) and a pointwise MLP predict a correction.
+        self.up_in = nn.Linear(c, u)
+        self.up_pos = nn.Parameter(torch.zeros(u, cfg.window))
+        self.up_conv = nn.Conv1d(u, u, k, padding=k // 2, groups=u, padding_mode="replicate")
+        self.up_fc1 = nn.Conv1d(u, u, 1)
+        self.up_fc2 = nn.Conv1d(u, 3, 1)
+        self.apply(init_weights)
+        nn.init.trunc_normal_(self.up_pos, std=0.02)
+        # The refinement starts as "no correction": the upsampled poses begin as the
+        # interpolation of the sparse poses and learn what interpolation misses.
+        nn.init.zeros_(self.up_fc2.weight)
+        nn.init.zeros_(self.up_fc2.bias)
+
+    @property
+    def window(self) -> int:
+        """Frames per window ``T``."""
+        return self.config.window
+
+    def sample_indices(self, phase: int = 0) -> Tensor:
+        """The ``(K,)`` window positions this student reads (see :func:`sparse_indices`).
+
+        Returns:
+            int64 tensor on the model's device.
+        """
+        cfg = self.config
+        idx = sparse_indices(cfg.window, cfg.frames, cfg.stride, cfg.sampling, phase)
+        return idx.to(self.head.weight.device)
+
+    def forward(self, x_sparse: Tensor, indices: Tensor, return_attention: bool = True) -> StudentOutput:
+        """Lift the sparse frames of a batch of windows and upsample to the whole window.
+
+        Args:
+            x_sparse: ``(B, K, 17, 3)`` normalised screen x, y and confidence of the K frames.
+            indices: ``(K,)`` (or per-sample ``(B, K)``) window positions of those frames,
+                in ``[0, T-1]``, e.g. from :meth:`sample_indices`.
+            return_attention: keep the spatial attention maps in the output (computed either
+                way, so the poses do not depend on this flag).
+
+        Returns:
+            A :class:`StudentOutput`.
+
+        Raises:
+            ValueError: when the shapes of ``x_sparse`` and ``indices`` do not fit.
+        """
+        cfg = self.config
+        if x_sparse.ndim != 4 or tuple(x_sparse.shape[2:]) != (cfg.num_joints, cfg.in_dim):
+            raise ValueError(
+                f"student expects input (B, K, {cfg.num_joints}, {cfg.in_dim}), got {tuple(x_sparse.shape)}"
+            )
+        b, k = x_sparse.shape[:2]
+        if indices.shape not in ((k,), (b, k)):
+            raise ValueError(f"indices must have shape ({k},) or ({b}, {k}), got {tuple(indices.shape)}")
+        indices = indices.to(device=x_sparse.device, dtype=torch.long)
+        tokens, maps = self.encoder(x_sparse, indices, keep_attention=return_attention)
+        raw_sparse = self.head(tokens)  # (B, K, J, 3)
+        pose = self._upsample(tokens, raw_sparse, indices)
+        return StudentOutput(pose_sparse=subtract_root(raw_sparse, ROOT), pose=pose, attention=maps, embedding=tokens)
+
+    def _upsample(self, tokens: Tensor, raw_sparse: Tensor, indices: Tensor) -> Tensor:
+        """Interpolate tokens and poses to all T positions, then refine: ``(B, T, J, 3)``."""
+        weights = interpolation_weights(indices, self.config.window).to(tokens.dtype)
+        batched = "b" if weights.ndim == 3 else ""
+        coarse = torch.einsum(f"{batched}tk,bkjc->btjc", weights, raw_sparse)
+        narrow = self.up_in(tokens)  # (B, K, J, U)
+        dense = torch.einsum(f"{batched}tk,bkju->bjut", weights, narrow) + self.up_pos
+        b, j, u, t = dense.shape
+        h = dense.reshape(b * j, u, t)
+        h = h + F.gelu(self.up_conv(h))
+        delta = self.up_fc2(F.gelu(self.up_fc1(h)))  # (B*J, 3, T)
+        return subtract_root(coarse + delta.reshape(b, j, 3, t).permute(0, 3, 1, 2), ROOT)
