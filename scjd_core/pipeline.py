@@ -365,8 +365,6 @@ class Pipeline:
         frame shown, so a windowed model sees a little of the future and the result is
         at most ``lookahead`` frames late. ``latency_s`` is capture -> result ready.
         """
-        from scjd_core.detect import fill_gaps
-
         info: SourceInfo = source.info
         size = max(self.window, lookahead + 1)
         lookahead = max(0, min(lookahead, size - 1))
@@ -384,38 +382,57 @@ class Pipeline:
                 frames.append(frame)
                 if len(frames) <= lookahead:
                     continue
-                shown = frames[0]
-                timings = {"detect": t_detect * 1000.0}
-                if not any(d.found for d in dets):
-                    yield self._empty_result(shown, timings, keep_images)
-                    continue
-                seq = fill_gaps(list(dets), info)
-                pos = len(seq) - 1 - lookahead
-                poses, att = {}, {}
-                for backend in self.backends:
-                    t0 = time.perf_counter()
-                    lifted = backend.lift(seq, attention=attention)
-                    timings[backend.name] = (time.perf_counter() - t0) * 1000.0
-                    poses[backend.name] = lifted.poses[pos]
-                    if lifted.attention is not None:
-                        att[backend.name] = lifted.attention[pos]
-                yield FrameResult(
-                    index=shown.index,
-                    time_s=shown.time_s,
-                    keypoints=seq.keypoints[pos],
-                    confidence=seq.confidence[pos],
-                    found=bool(seq.found[pos]),
-                    filled=bool(seq.filled[pos]),
-                    poses=poses,
-                    attention=att,
-                    timings_ms=timings,
-                    image=shown.image if keep_images else None,
-                    latency_s=time.perf_counter() - shown.capture_time,
+                yield self._live_result(
+                    dets, frames[0], lookahead, {"detect": t_detect * 1000.0}, attention, keep_images, info
                 )
+            # End of a finite stream: the last ``lookahead`` frames get their results too.
+            unshown = len(frames) - 1 if len(frames) > lookahead else len(frames)
+            for ahead in range(unshown - 1, -1, -1):
+                shown = frames[len(frames) - 1 - ahead]
+                yield self._live_result(dets, shown, ahead, {}, attention, keep_images, info)
         finally:
             close = getattr(detector, "close", None)
             if close is not None:
                 close()
+
+    def _live_result(
+        self,
+        dets: deque[Detection2D],
+        shown: Frame,
+        ahead: int,
+        timings: dict[str, float],
+        attention: bool,
+        keep_images: bool,
+        info: SourceInfo,
+    ) -> FrameResult:
+        """Lift the buffered window and return the result of the frame ``ahead`` frames from its end."""
+        from scjd_core.detect import fill_gaps
+
+        if not any(d.found for d in dets):
+            return self._empty_result(shown, timings, keep_images)
+        seq = fill_gaps(list(dets), info)
+        pos = len(seq) - 1 - ahead
+        poses, att = {}, {}
+        for backend in self.backends:
+            t0 = time.perf_counter()
+            lifted = backend.lift(seq, attention=attention)
+            timings[backend.name] = (time.perf_counter() - t0) * 1000.0
+            poses[backend.name] = lifted.poses[pos]
+            if lifted.attention is not None:
+                att[backend.name] = lifted.attention[pos]
+        return FrameResult(
+            index=shown.index,
+            time_s=shown.time_s,
+            keypoints=seq.keypoints[pos],
+            confidence=seq.confidence[pos],
+            found=bool(seq.found[pos]),
+            filled=bool(seq.filled[pos]),
+            poses=poses,
+            attention=att,
+            timings_ms=timings,
+            image=shown.image if keep_images else None,
+            latency_s=time.perf_counter() - shown.capture_time,
+        )
 
     @staticmethod
     def _empty_result(frame: Frame, timings: dict[str, float], keep_images: bool) -> FrameResult:
