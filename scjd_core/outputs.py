@@ -63,16 +63,13 @@ def check_outputs(
             ancestor = ancestor.parent
         if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
             raise OutputError(
-                f"cannot create output folder {out}: {ancestor} is not a writable folder; "
-                "choose another --out"
+                f"cannot create output folder {out}: {ancestor} is not a writable folder; choose another --out"
             )
     if not overwrite:
         existing = [p for p in planned_paths(out, stem, formats, backends) if p.exists()]
         if existing:
-            raise OutputError(
-                f"{existing[0]} already exists (and {len(existing) - 1} more): "
-                "pass --overwrite or choose another --out folder"
-            )
+            more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+            raise OutputError(f"{existing[0]} already exists{more}: pass --overwrite or choose another --out folder")
     return out
 
 
