@@ -47,6 +47,13 @@ def _build_parser() -> argparse.ArgumentParser:
         help="temporal filter applied to exported 3D (default: none)",
     )
     p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    p.add_argument(
+        "--engine",
+        default="auto",
+        choices=["auto", "torch", "onnx"],
+        help="inference engine of the models: auto (default: time PyTorch and ONNX Runtime, keep the faster), "
+        "torch or onnx",
+    )
     p.add_argument("--teacher", metavar="CKPT", help="teacher checkpoint (default: the shipped one)")
     p.add_argument("--student", metavar="CKPT", help="student checkpoint (default: the shipped one)")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames (webcam: default 300)")
@@ -54,6 +61,10 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sequential", action="store_true", help="do not overlap decoding/detection/lifting")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_process)
+
+    from scjd_core.bench import add_bench_parser
+
+    add_bench_parser(sub)
 
     i = sub.add_parser("info", help="print versions, compute device and the models found")
     i.set_defaults(func=_cmd_info)
@@ -101,7 +112,8 @@ def _cmd_process(args: argparse.Namespace) -> int:
         max_frames = args.max_frames
         if max_frames is None and source.info.frame_count is None:
             max_frames = 300
-        backends = create_backends(names, args.device, {"teacher": args.teacher, "student": args.student})
+        checkpoints = {"teacher": args.teacher, "student": args.student}
+        backends = create_backends(names, args.device, checkpoints, engine=args.engine)
         pipeline = Pipeline(backends=backends)
         total = source.info.frame_count
         if max_frames is not None:
@@ -111,9 +123,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
             src = source
         bar = tqdm(total=total, unit="frame", desc=stem, disable=args.quiet, file=sys.stderr)
         try:
-            clip = pipeline.process(
-                src, on_progress=lambda n, _t: bar.update(n - bar.n), pipelined=not args.sequential
-            )
+            clip = pipeline.process(src, on_progress=lambda n, _t: bar.update(n - bar.n), pipelined=not args.sequential)
         finally:
             bar.close()
     t0 = time.perf_counter()

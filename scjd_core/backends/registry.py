@@ -36,28 +36,37 @@ def parse_backends(spec: str | Sequence[str]) -> list[str]:
     return names
 
 
-def create_backend(name: str, device: str = "auto", checkpoint: str | None = None) -> LiftingBackend:
+def create_backend(
+    name: str, device: str = "auto", checkpoint: str | None = None, engine: str = "torch"
+) -> LiftingBackend:
     """Build one backend by name.
 
     Args:
         name: ``teacher``, ``student`` or ``mediapipe``.
         device: ``auto``, ``cpu`` or ``cuda`` (model backends only).
         checkpoint: checkpoint path overriding the shipped one (model backends only).
+        engine: ``torch``, ``onnx`` (ONNX Runtime, CPU) or ``auto`` (time both here, keep
+            the faster; model backends only).
     """
     if name == "mediapipe":
         from scjd_core.backends.mediapipe_world import MediaPipeWorldBackend
 
         return MediaPipeWorldBackend()
     if name in ("teacher", "student"):
-        from scjd_core.backends.lifter import load_backend
+        from scjd_core.backends.onnx_backend import ENGINES, load_engine_backend
 
-        return load_backend(name, device=device, checkpoint=checkpoint)
+        if engine not in ENGINES:
+            raise ScjdError(f"unknown engine {engine!r}: choose from {', '.join(ENGINES)}")
+        return load_engine_backend(name, engine=engine, device=device, checkpoint=checkpoint)
     raise ScjdError(f"unknown backend {name!r}: choose from {', '.join(BACKEND_NAMES)}")
 
 
 def create_backends(
-    names: Sequence[str], device: str = "auto", checkpoints: Mapping[str, str | None] | None = None
+    names: Sequence[str],
+    device: str = "auto",
+    checkpoints: Mapping[str, str | None] | None = None,
+    engine: str = "torch",
 ) -> list[LiftingBackend]:
     """Build several backends (see :func:`create_backend`)."""
     checkpoints = checkpoints or {}
-    return [create_backend(n, device=device, checkpoint=checkpoints.get(n)) for n in names]
+    return [create_backend(n, device=device, checkpoint=checkpoints.get(n), engine=engine) for n in names]
