@@ -1,0 +1,239 @@
+"""Training, resume, evaluation and recipe, end to end on a tiny generated BVH folder."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from scjd_core.errors import CheckpointError, InputError
+from scjd_core.models import create_model, load_checkpoint, read_checkpoint_meta
+from tests.training.mini_mocap import make_mini_mocap
+from training.__main__ import main
+from training.common import MetricsLog, load_mocap_data, load_train_state
+from training.loop import LoopConfig, cosine_with_warmup
+from training.train_student import step_phase
+from training.train_teacher import RunOptions, train_teacher
+
+TINY = ["--batch-size", "3", "--val-windows", "4", "--log-every", "1", "--warmup", "1", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def mocap(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_mini_mocap(tmp_path_factory.mktemp("mocap"))
+
+
+@pytest.fixture(scope="module")
+def trained(mocap: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-step teacher and two 2-step students (SCJD and no distillation) trained by the CLI."""
+    root = tmp_path_factory.mktemp("runs")
+    data = ["--data", str(mocap), "--no-cache"]
+    rc = main(
+        ["teacher", "--model", "teacher-tiny", "--out", str(root / "teacher"), "--run-dir", str(root / "rt")]
+        + ["--steps", "2", "--val-every", "1", *TINY, *data]
+    )
+    assert rc == 0
+    off = ["--lambda-djed", "0", "--lambda-ajad", "0", "--lambda-tcd", "0"]
+    for name, lambdas in (("scjd", []), ("nodistill", off)):
+        rc = main(
+            ["student", "--teacher", str(root / "teacher"), "--model", "student-tiny", "--name", name]
+            + ["--out", str(root / name), "--run-dir", str(root / f"r{name}"), "--steps", "2", "--val-every", "2"]
+            + [*TINY, *data, *lambdas]
+        )
+        assert rc == 0
+    return root
+
+
+def test_training_writes_checkpoints_logs_and_metadata(trained: Path) -> None:
+    teacher, meta = load_checkpoint(trained / "teacher")
+    assert meta["kind"] == "teacher" and teacher.config.window == 9
+    tr = meta["training"]
+    assert tr["steps_done"] == 2 and tr["finished"] and tr["recipe"]["loop"]["steps"] == 2
+    assert tr["hardware"]["cpu"] and tr["wall_clock_s"] >= 0
+    assert tr["data"]["train"]["clips"] == 2 and tr["data"]["val"]["clips"] == 2
+    assert any("CMU" in lic["name"] for lic in tr["licences"])
+    assert math.isfinite(meta["metrics"]["val_mpjpe_mm"])
+    val_rows = (trained / "rt" / "val.csv").read_text().splitlines()
+    assert val_rows[0] == "step,member,val_mpjpe_mm,time_s" and len(val_rows) == 3  # validated at steps 1, 2
+    train_log = [json.loads(line) for line in (trained / "rt" / "train.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in train_log] == [1, 2] and all(math.isfinite(r["loss"]) for r in train_log)
+
+    student_meta = read_checkpoint_meta(trained / "scjd")
+    assert student_meta["kind"] == "student"
+    recipe = student_meta["training"]["recipe"]
+    assert recipe["distill"]["lambda_djed"] == 1.0 and recipe["teacher_sha256"] == meta["sha256"]
+    log = json.loads((trained / "rscjd" / "train.jsonl").read_text().splitlines()[-1])
+    assert {"pose", "djed", "ajad", "tcd", "loss"} <= set(log)
+    log_nd = json.loads((trained / "rnodistill" / "train.jsonl").read_text().splitlines()[-1])
+    assert {"djed", "ajad", "tcd"}.isdisjoint(log_nd) and log_nd["loss"] == pytest.approx(log_nd["pose"])
+    # The DJED projection is dropped: the student checkpoint loads into a plain student.
+    from safetensors import safe_open
+
+    with safe_open(str(trained / "scjd.safetensors"), "pt") as fh:
+        assert set(fh.keys()) == set(create_model("student-tiny").state_dict())
+
+
+def test_teacher_is_frozen_during_distillation(trained: Path, mocap: Path) -> None:
+    before = (trained / "teacher.safetensors").read_bytes()
+    rc = main(
+        ["student", "--teacher", str(trained / "teacher"), "--model", "student-tiny"]
+        + ["--out", str(trained / "again"), "--run-dir", str(trained / "ragain"), "--steps", "1"]
+        + [*TINY, "--data", str(mocap), "--no-cache"]
+    )
+    assert rc == 0 and (trained / "teacher.safetensors").read_bytes() == before
+
+
+def test_evaluate_prints_table_and_writes_json_and_model_card(
+    trained: Path, mocap: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_json, card = tmp_path / "results.json", tmp_path / "MODEL_CARD.md"
+    rc = main(
+        ["evaluate", "--teacher", str(trained / "teacher"), "--students", f"scjd={trained / 'scjd'}"]
+        + [f"no-distill={trained / 'nodistill'}", "--data", str(mocap), "--no-cache", "--windows", "5"]
+        + ["--batch-size", "2", "--latency-repeats", "2", "--json", str(out_json), "--model-card", str(card)]
+    )
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "SCJD student (all losses)" in printed and "no distillation" in printed and "left_wrist" in printed
+    results = json.loads(out_json.read_text())
+    assert [r["name"] for r in results["rows"]] == ["teacher", "scjd", "no-distill"]
+    assert results["meta"]["split"] == "all" and results["meta"]["windows"] == 5  # no held-out actor here
+    for row in results["rows"]:
+        assert 0 < row["p_mpjpe_mm"] <= row["mpjpe_mm"] and row["mpjve_mm"] > 0
+        assert row["params"] > 0 and row["flops_per_frame"] > 0 and row["latency_window_ms"] > 0
+        assert row["latency_frame_ms"] == pytest.approx(row["latency_window_ms"] / 9)
+        assert len(row["per_joint_mm"]) == 17 and row["per_joint_mm"]["pelvis"] == 0.0
+    teacher, student = results["rows"][0], results["rows"][1]
+    assert (teacher["frames_in"], student["frames_in"]) == (9, 3)
+    text = card.read_text()
+    assert "CC BY-SA 3.0" in text and "NSF EIA-0196217" in text
+    assert f"{teacher['mpjpe_mm']:.1f}" in text and f"{student['p_mpjpe_mm']:.1f}" in text
+
+
+def test_evaluation_is_deterministic_across_runs(trained: Path, mocap: Path, tmp_path: Path) -> None:
+    outs = []
+    for i in range(2):
+        path = tmp_path / f"r{i}.json"
+        args = ["evaluate", "--teacher", str(trained / "teacher"), "--data", str(mocap), "--no-cache"]
+        assert main([*args, "--windows", "3", "--latency-repeats", "1", "--json", str(path), "--quiet"]) == 0
+        outs.append(json.loads(path.read_text())["rows"][0]["mpjpe_mm"])
+    assert outs[0] == outs[1]
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def _teacher_opts(tmp: Path, mocap: Path, resume: str | None = None) -> RunOptions:
+    return RunOptions(
+        out=tmp / "teacher", run_dir=tmp / "run", data=str(mocap), cache=None, device="cpu", resume=resume,
+        val_windows=3, progress=False,
+    )  # fmt: skip
+
+
+def test_resume_continues_from_saved_step_and_matches_uninterrupted_run(
+    mocap: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = LoopConfig(steps=4, batch_size=2, warmup=1, val_every=2, log_every=1, seed=3)
+    train_teacher(_teacher_opts(tmp_path / "a", mocap), cfg, "teacher-tiny")
+    reference, _ = load_checkpoint(tmp_path / "a" / "teacher")
+
+    import training.train_teacher as tt
+
+    real_batches = tt.train_batches
+
+    def interrupted(*args: object, **kwargs: object):
+        it = real_batches(*args, **kwargs)
+        for _ in range(3):  # steps 1-3 run; the state was saved after step 2
+            yield next(it)
+        raise _Interrupt
+
+    monkeypatch.setattr(tt, "train_batches", interrupted)
+    with pytest.raises(_Interrupt):
+        train_teacher(_teacher_opts(tmp_path / "b", mocap), cfg, "teacher-tiny")
+    assert load_train_state(tmp_path / "b" / "run" / "state.pt")["step"] == 2
+    monkeypatch.setattr(tt, "train_batches", real_batches)
+    result = train_teacher(_teacher_opts(tmp_path / "b", mocap, resume="auto"), cfg, "teacher-tiny")
+    assert result.step == 4
+    resumed, meta = load_checkpoint(tmp_path / "b" / "teacher")
+    assert meta["training"]["steps_done"] == 4
+    steps = [json.loads(x)["step"] for x in (tmp_path / "b" / "run" / "train.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 3, 4]  # step 3 ran twice: once before the interruption, once resumed
+    for key, value in reference.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[key], value, rtol=0, atol=0)
+
+
+def test_resume_errors_are_clear(mocap: Path, tmp_path: Path) -> None:
+    cfg = LoopConfig(steps=1, batch_size=2, warmup=0, val_every=1, seed=0)
+    with pytest.raises(CheckpointError, match="not found"):
+        train_teacher(_teacher_opts(tmp_path, mocap, resume=str(tmp_path / "none.pt")), cfg, "teacher-tiny")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a torch file")
+    with pytest.raises(CheckpointError, match="unreadable"):
+        train_teacher(_teacher_opts(tmp_path, mocap, resume=str(bad)), cfg, "teacher-tiny")
+
+
+@pytest.mark.slow
+def test_recipe_trains_six_students_and_writes_card(mocap: Path, tmp_path: Path) -> None:
+    out, runs, card = tmp_path / "models", tmp_path / "runs", tmp_path / "CARD.md"
+    args = ["recipe", "--out", str(out), "--runs", str(runs), "--model-card", str(card)]
+    args += ["--teacher-model", "teacher-tiny", "--student-model", "student-tiny", "--data", str(mocap)]
+    args += ["--no-cache", "--teacher-steps", "2", "--student-steps", "2", "--teacher-batch-size", "2"]
+    args += ["--student-batch-size", "2", "--val-windows", "3", "--eval-windows", "3", "--latency-repeats", "1"]
+    assert main([*args, "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["teacher.json", "teacher.safetensors", "student.json", "student.safetensors"]
+    )
+    ablations = sorted(p.stem for p in (runs / "students").glob("*.safetensors"))
+    assert ablations == ["central-k", "no-ajad", "no-distill", "no-djed", "no-tcd"]
+    results = json.loads((runs / "results.json").read_text())
+    names = [r["name"] for r in results["rows"]]
+    assert names == ["teacher", "scjd", "no-distill", "no-djed", "no-ajad", "no-tcd", "central-k"]
+    central = read_checkpoint_meta(runs / "students" / "central-k")
+    assert central["config"]["sampling"] == "central"
+    assert read_checkpoint_meta(runs / "students" / "no-djed")["training"]["recipe"]["distill"]["lambda_djed"] == 0
+    assert "SCJD student − AJAD" in card.read_text()
+    # Re-running with --resume skips the finished stages and re-evaluates.
+    before = (out / "teacher.safetensors").read_bytes()
+    assert main([*args, "--quiet", "--resume"]) == 0
+    assert (out / "teacher.safetensors").read_bytes() == before
+
+
+def test_user_errors_exit_non_zero_with_one_line(mocap: Path, tmp_path: Path, capsys) -> None:
+    base = ["teacher", "--data", str(mocap), "--no-cache", "--out", str(tmp_path / "t"), "--quiet"]
+    assert main([*base, "--model", "student-tiny", "--steps", "1"]) == 2
+    assert main([*base, "--model", "nope"]) == 2
+    assert main([*base, "--model", "teacher-tiny", "--model-arg", "dim"]) == 2
+    assert main([*base, "--model", "teacher-tiny", "--lr", "-1"]) == 2
+    assert main(["evaluate", "--teacher", str(tmp_path / "missing"), "--data", str(mocap)]) == 2
+    assert main(["teacher", "--data", str(tmp_path / "nowhere"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 6 and all(line.startswith("error: ") for line in err)
+
+
+def test_student_window_must_match_teacher(trained: Path, mocap: Path) -> None:
+    rc = main(
+        ["student", "--teacher", str(trained / "teacher"), "--model", "student-tiny", "--model-arg", "window=11"]
+        + ["--out", str(trained / "w11"), "--steps", "1", "--data", str(mocap), "--no-cache", "--quiet"]
+    )
+    assert rc == InputError.exit_code
+
+
+def test_schedule_phase_and_log_helpers(tmp_path: Path, mocap: Path) -> None:
+    factors = [cosine_with_warmup(s, 100, 10, 0.1) for s in range(100)]
+    assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(factors[9:], factors[10:])) and factors[-1] >= 0.1
+    phases = {step_phase(0, s, 10) for s in range(300)}
+    assert phases == set(range(-4, 6))  # the 10 shifts of stride 10 together reach every frame
+    assert step_phase(0, 5, 10) == step_phase(0, 5, 10)
+    log = MetricsLog(tmp_path, "m")
+    log.write({"step": 1, "loss": 0.5})
+    MetricsLog(tmp_path, "m").write({"step": 2, "loss": 0.25})  # reopening appends under the same header
+    assert (tmp_path / "m.csv").read_text().splitlines() == ["step,loss", "1,0.5", "2,0.25"]
+    data = load_mocap_data(mocap, cache_dir=None)
+    assert data.clips("all") and data.clips("auto") == data.clips("all")
+    with pytest.raises(InputError, match="no 'test' clips"):
+        data.clips("test")

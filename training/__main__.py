@@ -1,0 +1,274 @@
+"""Command line: ``python -m training teacher|student|evaluate|recipe ...``.
+
+Examples::
+
+    python -m training teacher --out assets/models/teacher --steps 2000 --batch-size 32
+    python -m training student --teacher assets/models/teacher --out assets/models/student \\
+        --lambda-djed 1 --lambda-ajad 1 --lambda-tcd 1 --sampling strided --steps 2000
+    python -m training evaluate --teacher assets/models/teacher \\
+        --students scjd=assets/models/student nodistill=runs/nd --json results.json
+    python -m training recipe --out assets/models --steps-teacher 1500 --steps-student 1500
+
+User mistakes (missing data, bad checkpoints, unwritable folders) print one line and
+exit with a non-zero status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from scjd_core.errors import ScjdError
+from training.common import DEFAULT_CACHE
+from training.loop import LoopConfig
+from training.losses import DistillConfig
+
+
+def _key_values(items: list[str] | None, flag: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ScjdError(f"{flag} expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", help="mocap folder (default: $SCJD_MOCAP or ../shared/data/mocap)")
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="parsed-mocap cache folder")
+    p.add_argument("--no-cache", action="store_true", help="do not cache parsed mocap")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_loop(p: argparse.ArgumentParser, prefix: str = "", steps: int = 1000) -> None:
+    d = LoopConfig()
+    who = prefix.rstrip("-")
+    alias = (lambda flag: [f"--{flag}-{who}"]) if who else (lambda flag: [])  # --steps-teacher = --teacher-steps
+    p.add_argument(f"--{prefix}steps", *alias("steps"), type=int, default=steps, help="optimisation steps")
+    p.add_argument(
+        f"--{prefix}batch-size", *alias("batch-size"), type=int, default=d.batch_size, help="windows per step"
+    )
+    p.add_argument(f"--{prefix}lr", type=float, default=d.lr, help="peak learning rate")
+    p.add_argument(f"--{prefix}warmup", type=int, default=d.warmup, help="warm-up steps")
+    p.add_argument(f"--{prefix}weight-decay", type=float, default=d.weight_decay)
+    p.add_argument(f"--{prefix}grad-clip", type=float, default=d.grad_clip, help="max gradient norm, 0 = off")
+
+
+def _loop_config(a: argparse.Namespace, prefix: str = "") -> LoopConfig:
+    g = lambda name: getattr(a, prefix.replace("-", "_") + name)  # noqa: E731
+    return LoopConfig(
+        steps=g("steps"),
+        batch_size=g("batch_size"),
+        lr=g("lr"),
+        warmup=g("warmup"),
+        weight_decay=g("weight_decay"),
+        grad_clip=g("grad_clip"),
+        val_every=a.val_every,
+        log_every=a.log_every,
+        seed=a.seed,
+        workers=a.workers,
+    )
+
+
+def _add_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--val-every", type=int, default=200, help="validate and save state every N steps")
+    p.add_argument("--val-windows", type=int, default=256, help="fixed validation windows")
+    p.add_argument("--log-every", type=int, default=25, help="log the losses every N steps")
+    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+
+
+def _add_distill(p: argparse.ArgumentParser) -> None:
+    d = DistillConfig()
+    p.add_argument("--lambda-djed", type=float, default=d.lambda_djed, help="DJED weight (0 = off)")
+    p.add_argument("--lambda-ajad", type=float, default=d.lambda_ajad, help="AJAD weight (0 = off)")
+    p.add_argument("--lambda-tcd", type=float, default=d.lambda_tcd, help="TCD weight (0 = off)")
+    p.add_argument("--djed-temperature", type=float, default=d.djed_temperature, help="metres")
+    p.add_argument("--ajad-mode", choices=("kl", "mse"), default=d.ajad_mode)
+    p.add_argument("--ajad-hops", type=int, default=d.ajad_hops)
+    p.add_argument("--ajad-off-weight", type=float, default=d.ajad_off_weight, help="0 = adjacent pairs only")
+    p.add_argument("--tcd-velocity-weight", type=float, default=d.tcd_velocity_weight)
+
+
+def _distill_config(a: argparse.Namespace) -> DistillConfig:
+    return DistillConfig(
+        lambda_djed=a.lambda_djed,
+        lambda_ajad=a.lambda_ajad,
+        lambda_tcd=a.lambda_tcd,
+        djed_temperature=a.djed_temperature,
+        ajad_mode=a.ajad_mode,
+        ajad_hops=a.ajad_hops,
+        ajad_off_weight=a.ajad_off_weight,
+        tcd_velocity_weight=a.tcd_velocity_weight,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m training`` argument parser."""
+    parser = argparse.ArgumentParser(prog="python -m training", description="Train and evaluate SCJD lifters.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("teacher", help="train the dense teacher")
+    t.add_argument("--out", type=Path, default=Path("assets/models/teacher"), help="checkpoint path")
+    t.add_argument("--run-dir", type=Path, help="logs and training state (default runs/<out name>)")
+    t.add_argument("--model", default="teacher-s", help="registered teacher (teacher-s, teacher-tiny)")
+    t.add_argument("--model-arg", action="append", metavar="KEY=VALUE", help="config override, repeatable")
+    t.add_argument("--resume", nargs="?", const="auto", help="continue from a state.pt (default: the run dir's)")
+    for add in (_add_common, _add_run, _add_loop):
+        add(t)
+
+    s = sub.add_parser("student", help="distil a student from a frozen teacher")
+    s.add_argument("--teacher", type=Path, required=True, help="frozen teacher checkpoint")
+    s.add_argument("--out", type=Path, default=Path("assets/models/student"), help="checkpoint path")
+    s.add_argument("--name", default="scjd", help="name of the student in logs")
+    s.add_argument("--run-dir", type=Path, help="logs and training state (default runs/<out name>)")
+    s.add_argument("--model", default="student-s", help="registered student (student-s, student-tiny)")
+    s.add_argument("--model-arg", action="append", metavar="KEY=VALUE", help="config override, repeatable")
+    s.add_argument("--sampling", choices=("strided", "central"), default="strided")
+    s.add_argument("--resume", nargs="?", const="auto", help="continue from a state.pt (default: the run dir's)")
+    for add in (_add_common, _add_run, _add_loop, _add_distill):
+        add(s)
+
+    e = sub.add_parser("evaluate", help="evaluate a teacher and students on held-out data")
+    e.add_argument("--teacher", type=Path, required=True)
+    e.add_argument("--students", nargs="*", default=[], metavar="NAME=PATH", help="student checkpoints")
+    e.add_argument("--split", choices=("auto", "test", "val", "train", "all"), default="auto")
+    e.add_argument("--windows", type=int, default=256, help="evaluation windows")
+    e.add_argument("--batch-size", type=int, default=32)
+    e.add_argument("--seed", type=int, default=2025)
+    e.add_argument("--latency-repeats", type=int, default=30)
+    e.add_argument("--json", type=Path, help="write all results here")
+    e.add_argument("--model-card", type=Path, help="write a model card (e.g. assets/MODEL_CARD.md)")
+    _add_common(e)
+
+    r = sub.add_parser("recipe", help="teacher + six student variants + evaluation + model card")
+    r.add_argument("--out", type=Path, default=Path("assets/models"), help="folder of the shipped checkpoints")
+    r.add_argument("--runs", type=Path, default=Path("runs/recipe"), help="logs, states, ablations, results")
+    r.add_argument("--teacher-model", default="teacher-s")
+    r.add_argument("--teacher-arg", action="append", metavar="KEY=VALUE", help="teacher config override")
+    r.add_argument("--student-model", default="student-s")
+    r.add_argument("--student-arg", action="append", metavar="KEY=VALUE", help="student config override")
+    r.add_argument("--eval-windows", type=int, default=256)
+    r.add_argument("--eval-seed", type=int, default=2025)
+    r.add_argument("--latency-repeats", type=int, default=30)
+    r.add_argument("--model-card", type=Path, default=Path("assets/MODEL_CARD.md"))
+    r.add_argument("--results", type=Path, help="results JSON (default RUNS/results.json)")
+    r.add_argument("--resume", action="store_true", help="skip finished stages, continue interrupted ones")
+    for add in (_add_common, _add_run, _add_distill):
+        add(r)
+    _add_loop(r, "teacher-")
+    _add_loop(r, "student-")
+    return parser
+
+
+def _checked(build: Any, what: str) -> Any:
+    """Call ``build()``; a ValueError/KeyError/TypeError from a config becomes a one-line ScjdError."""
+    try:
+        return build()
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ScjdError(f"bad {what}: {exc.args[0] if exc.args else exc}") from None
+
+
+def _model_checked(name: str, overrides: dict[str, Any], flag: str) -> None:
+    from scjd_core.models import model_config
+
+    _checked(lambda: model_config(name, **overrides), f"{flag} / model options")
+
+
+def _run(a: argparse.Namespace, argv: list[str]) -> None:
+    from training.train_student import StudentSpec, train_students
+    from training.train_teacher import RunOptions, train_teacher
+
+    command = ["python", "-m", "training", *argv]
+    cache = None if a.no_cache else a.cache
+    progress = not a.quiet
+    if a.command in ("teacher", "student"):
+        run_dir = a.run_dir or Path("runs") / a.out.name
+        opts = RunOptions(
+            out=a.out, run_dir=run_dir, data=a.data, cache=cache, device=a.device, resume=a.resume,
+            val_windows=a.val_windows, progress=progress, command=command,
+        )  # fmt: skip
+        overrides = _key_values(a.model_arg, "--model-arg")
+        _model_checked(a.model, overrides, "--model")
+        loop = _checked(lambda: _loop_config(a), "training options")
+        if a.command == "teacher":
+            res = train_teacher(opts, loop, a.model, overrides)
+        else:
+            distill = _checked(lambda: _distill_config(a), "distillation options")
+            spec = StudentSpec(a.name, a.out, distill, a.model, a.sampling, overrides)
+            res = train_students(opts, loop, a.teacher, [spec])
+        for name, best in res.best.items():
+            print(
+                f"{name}: best val MPJPE {best:.1f} mm at step {res.best_step[name]}; "
+                f"{res.wall_clock_s / 60:.1f} min; checkpoint {a.out}"
+            )
+    elif a.command == "evaluate":
+        from training.evaluate import EvalOptions, evaluate, summary, write_results
+        from training.model_card import write_model_card
+
+        students = []
+        for item in a.students:
+            name, sep, path = item.partition("=")
+            if not sep or not name or not path:
+                raise ScjdError(f"--students expects NAME=PATH, got {item!r}")
+            students.append((name, Path(path)))
+        results = evaluate(
+            EvalOptions(
+                teacher=a.teacher, students=students, data=a.data, split=a.split, windows=a.windows,
+                batch_size=a.batch_size, seed=a.seed, device=a.device, latency_repeats=a.latency_repeats,
+                cache=cache, command=command,
+            )
+        )  # fmt: skip
+        print(summary(results))
+        if a.json:
+            write_results(results, a.json)
+        if a.model_card:
+            write_model_card(results, a.model_card)
+    else:
+        from training.recipe import RecipeOptions, run_recipe
+
+        t_over = _key_values(a.teacher_arg, "--teacher-arg")
+        s_over = _key_values(a.student_arg, "--student-arg")
+        _model_checked(a.teacher_model, t_over, "--teacher-model")
+        _model_checked(a.student_model, s_over, "--student-model")
+        run_recipe(
+            RecipeOptions(
+                out=a.out, runs=a.runs, teacher_loop=_checked(lambda: _loop_config(a, "teacher-"), "teacher options"),
+                student_loop=_checked(lambda: _loop_config(a, "student-"), "student options"),
+                teacher_model=a.teacher_model, teacher_overrides=t_over, student_model=a.student_model,
+                student_overrides=s_over, distill=_checked(lambda: _distill_config(a), "distillation options"),
+                data=a.data, cache=cache, device=a.device, val_windows=a.val_windows,
+                eval_windows=a.eval_windows, eval_seed=a.eval_seed, latency_repeats=a.latency_repeats,
+                model_card=a.model_card, results=a.results, resume=a.resume, progress=progress,
+                command=command,
+            )
+        )  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    try:
+        _run(args, argv)
+    except ScjdError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

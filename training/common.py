@@ -1,0 +1,272 @@
+"""Shared plumbing of the training and evaluation commands.
+
+* mocap data: find, load (cached) and split the clips, build fixed evaluation batches;
+* facts for checkpoint metadata: hardware, data description, licences;
+* a metrics log written as CSV and JSON lines side by side;
+* the training-state file used by ``--resume`` (``torch.save`` of tensors and plain
+  Python values only, read back with ``weights_only=True`` so loading runs no code).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from scjd_core.atomic import atomic_write, check_writable_dir
+from scjd_core.errors import CheckpointError, InputError
+
+#: Frame rate the lifters work at (mocap is resampled to it).
+DEFAULT_FPS = 30.0
+#: Where parsed mocap is cached unless ``--cache`` says otherwise (git-ignored).
+DEFAULT_CACHE = Path("runs") / "mocap-cache"
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class MocapData:
+    """Clips of one mocap folder, split by subject / recording.
+
+    Attributes:
+        root: the mocap folder.
+        files: number of mocap files read.
+        splits: ``{"train", "val", "test"}`` -> clips.
+    """
+
+    root: Path
+    files: int
+    splits: dict[str, list] = field(default_factory=dict)
+
+    def clips(self, split: str) -> list:
+        """Clips of ``split`` (``"all"`` = every clip; ``"auto"`` = test, else every clip).
+
+        Raises:
+            InputError: when the split has no clips.
+        """
+        if split == "all" or (split == "auto" and not self.splits["test"]):
+            return [c for s in SPLITS for c in self.splits[s]]
+        name = "test" if split == "auto" else split
+        if not self.splits.get(name):
+            raise InputError(
+                f"the mocap data in {self.root} has no '{name}' clips: pass --split all, or point --data at "
+                "a folder that holds them"
+            )
+        return self.splits[name]
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready summary: folder, files, clips/frames/subjects per split."""
+        out: dict[str, Any] = {"root": str(self.root), "files": self.files, "fps": DEFAULT_FPS}
+        for name, clips in self.splits.items():
+            out[name] = {
+                "clips": len(clips),
+                "frames": int(sum(len(c.joints) for c in clips)),
+                "subjects": sorted({str(c.subject) for c in clips}),
+            }
+        return out
+
+
+def load_mocap_data(
+    data: str | os.PathLike[str] | None,
+    cache_dir: str | os.PathLike[str] | None = DEFAULT_CACHE,
+    progress: bool = True,
+) -> MocapData:
+    """Find the mocap folder (``--data``, ``$SCJD_MOCAP`` or ``../shared/data``), load and split it.
+
+    Raises:
+        InputError: when no folder or no mocap file is found.
+    """
+    from scjd_core.mocap import find_mocap_files
+    from training.data import load_clips, mocap_root, split_clips
+
+    root = mocap_root(data)
+    files = find_mocap_files(root)
+    if not files:
+        raise InputError(f"no .bvh or .amc files under {root}: point --data at a folder of mocap files")
+    clips = load_clips(files, fps=DEFAULT_FPS, cache_dir=cache_dir, progress=progress and len(files) > 20)
+    if not clips:
+        raise InputError(f"the mocap files under {root} hold no usable (glitch-free) frames")
+    return MocapData(root=root, files=len(files), splits=split_clips(clips))
+
+
+def fixed_batches(
+    clips: Sequence, window: int, windows: int, batch_size: int, seed: int, noise: Any = None
+) -> list[dict[str, torch.Tensor]]:
+    """Deterministic windows (item ``i`` is a function of ``seed, i``) collated into batches.
+
+    Used for validation and evaluation: every model sees exactly these inputs.
+    """
+    from training.data import MocapWindowDataset
+
+    ds = MocapWindowDataset(clips, window=window, samples=windows, seed=seed, noise=noise, train=False)
+    out = []
+    for start in range(0, windows, batch_size):
+        items = [ds[i] for i in range(start, min(start + batch_size, windows))]
+        out.append({k: torch.stack([it[k] for it in items]) for k in ("inputs", "target")})
+    return out
+
+
+class StepBatches(torch.utils.data.IterableDataset):
+    """The training batches of steps ``start .. stop-1``, each a pure function of (seed, step).
+
+    Step ``s`` sets the dataset's epoch to ``s`` and collates items ``0 .. B-1``, so a
+    resumed run sees exactly the batches an uninterrupted one would. With DataLoader
+    workers, worker ``w`` makes the steps ``s ≡ w (mod workers)``; the DataLoader's
+    round-robin keeps them in step order.
+    """
+
+    def __init__(self, dataset: Any, batch_size: int, start: int, stop: int) -> None:
+        super().__init__()
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.start = int(start)
+        self.stop = int(stop)
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (0, 1) if info is None else (info.id, info.num_workers)
+        for step in range(self.start + worker, self.stop, workers):
+            self.dataset.set_epoch(step)
+            items = [self.dataset[i] for i in range(self.batch_size)]
+            yield {k: torch.stack([it[k] for it in items]) for k in ("inputs", "target")}
+
+
+def train_batches(
+    clips: Sequence, window: int, batch_size: int, seed: int, start: int, stop: int, workers: int = 0
+) -> Iterator[dict[str, torch.Tensor]]:
+    """Iterator over the training batches of steps ``start .. stop-1`` (see :class:`StepBatches`)."""
+    from training.data import MocapWindowDataset
+
+    ds = MocapWindowDataset(clips, window=window, samples=batch_size, seed=seed, train=True)
+    steps = StepBatches(ds, batch_size, start, stop)
+    if workers <= 0:
+        return iter(steps)
+    loader = torch.utils.data.DataLoader(steps, batch_size=None, num_workers=workers, prefetch_factor=4)
+    return iter(loader)
+
+
+def hardware_info(device: str | torch.device = "cpu") -> dict[str, Any]:
+    """CPU model, core and thread counts, GPU name (when used), torch version."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info: dict[str, Any] = {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "device": str(device),
+    }
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return info
+
+
+class MetricsLog:
+    """Append-only metrics log: ``NAME.csv`` and ``NAME.jsonl`` side by side.
+
+    Every record is one JSON line; the CSV gets the columns of the first record it
+    sees (later keys outside them are kept in the JSON lines only).
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], name: str = "metrics") -> None:
+        self.dir = check_writable_dir(directory)
+        self.jsonl = self.dir / f"{name}.jsonl"
+        self.csv = self.dir / f"{name}.csv"
+        self._columns: list[str] | None = None
+        if self.csv.exists() and self.csv.stat().st_size > 0:
+            with self.csv.open(encoding="utf-8", newline="") as fh:
+                self._columns = next(csv.reader(fh), None)
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one record (plain numbers and strings)."""
+        with self.jsonl.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+        new = self._columns is None
+        if new:
+            self._columns = list(record)
+        with self.csv.open("a", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=self._columns, extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerow(record)
+
+
+def save_train_state(path: str | os.PathLike[str], state: dict[str, Any]) -> None:
+    """Write a training state (tensors, numbers, strings, lists, dicts only) atomically."""
+    with atomic_write(path, "wb", overwrite=True) as fh:
+        torch.save(state, fh)
+
+
+def load_train_state(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a training state written by :func:`save_train_state` (``weights_only=True``: no code runs).
+
+    Raises:
+        CheckpointError: when the file is missing or unreadable.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"training state {path} not found: drop --resume or point it at a state.pt")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types on corrupt or foreign files
+        raise CheckpointError(f"training state {path} is unreadable ({exc}): start again without --resume") from None
+
+
+def rng_state() -> dict[str, Any]:
+    """torch's CPU (and CUDA) RNG states. Data and phases use seeded numpy Generators, not global state."""
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`rng_state` saved."""
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch (CPU and CUDA); everything else draws from Generators seeded explicitly."""
+    torch.manual_seed(seed)
+
+
+def data_licences(mocap: MocapData | None = None) -> list[dict[str, str]]:
+    """Licence and citation of every mocap source used (see the data README)."""
+    roots = str(mocap.root) if mocap else ""
+    out = []
+    if not mocap or any("hdm05" in str(c.path).lower() for s in SPLITS for c in mocap.splits[s]):
+        out.append(
+            {
+                "name": "HDM05 motion capture database (subset)",
+                "licence": "Creative Commons Attribution-ShareAlike 3.0 (CC BY-SA 3.0)",
+                "citation": "M. Müller, T. Röder, M. Clausen, B. Eberhardt, B. Krüger, A. Weber: "
+                "Documentation Mocap Database HDM05. Technical report CG-2007-2, Universität Bonn, 2007.",
+                "source": roots,
+            }
+        )
+    if not mocap or any(c.subject == "cmu" for s in SPLITS for c in mocap.splits[s]):
+        out.append(
+            {
+                "name": "CMU Graphics Lab Motion Capture Database (subset)",
+                "licence": "free to use, copy, modify and redistribute, research and commercial; "
+                "the data itself may not be resold",
+                "citation": "mocap.cs.cmu.edu, created with funding from NSF EIA-0196217",
+                "source": roots,
+            }
+        )
+    return out

@@ -1,0 +1,348 @@
+"""The training loop shared by the teacher and the students.
+
+One loop trains one or several *members* in lockstep: every step draws one batch
+(a pure function of ``seed`` and the step, so runs are reproducible and resumable),
+lets the caller compute what the members share (the frozen teacher's forward, the
+sampling phase), then steps each member's own optimizer. Training the recipe's six
+students together therefore costs one data batch and one teacher forward per step
+instead of six, and every student sees exactly the same data (a fair ablation).
+
+The loop avoids per-step host syncs: losses are accumulated on the device and read
+(``.item()``) only every ``log_every`` steps and at validation.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from scjd_core.errors import CheckpointError, ScjdError
+from training.common import MetricsLog, load_train_state, rng_state, save_train_state, set_rng_state
+
+
+@dataclass
+class LoopConfig:
+    """Optimisation and bookkeeping settings (the CLI's knobs).
+
+    Attributes:
+        steps: total optimisation steps.
+        batch_size: windows per step.
+        lr: peak learning rate (AdamW).
+        weight_decay: AdamW weight decay.
+        warmup: linear warm-up steps before the cosine decay.
+        min_lr_ratio: final learning rate as a fraction of ``lr``.
+        grad_clip: max global gradient norm (0 = no clipping).
+        val_every: validate (and save the training state) every this many steps; the
+            last step always validates.
+        log_every: read the running losses back every this many steps.
+        seed: seed of the data, the sampling phases and the initialisation.
+        workers: DataLoader worker processes making batches (0 = in the main process).
+    """
+
+    steps: int = 1000
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    warmup: int = 50
+    min_lr_ratio: float = 0.05
+    grad_clip: float = 1.0
+    val_every: int = 200
+    log_every: int = 25
+    seed: int = 0
+    workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError(f"steps and batch size must be >= 1, got {self.steps} and {self.batch_size}")
+        if self.lr <= 0 or self.val_every < 1 or self.log_every < 1 or self.warmup < 0:
+            raise ValueError("lr must be > 0, val_every and log_every >= 1, warmup >= 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (for metadata)."""
+        return asdict(self)
+
+
+def cosine_with_warmup(step: int, steps: int, warmup: int, min_ratio: float) -> float:
+    """Learning-rate factor: linear warm-up to 1 over ``warmup`` steps, then cosine down to ``min_ratio``."""
+    if warmup > 0 and step < warmup:
+        return (step + 1) / warmup
+    span = max(steps - warmup, 1)
+    progress = min(max(step - warmup, 0) / span, 1.0)
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+@dataclass
+class Member:
+    """One model trained by the loop.
+
+    Attributes:
+        name: row name (``teacher``, ``scjd``, ``no-distill``, ...).
+        model: the network being trained.
+        loss_fn: ``(model, batch, shared) -> dict`` of scalar tensors, ``"loss"`` the total.
+        predict: ``(model, inputs) -> (B, T, 17, 3)`` dense poses, for validation.
+        out: where the best checkpoint goes (``save_checkpoint`` path).
+        extra: modules trained with the model but not shipped (the DJED projection).
+        meta: facts stored in the checkpoint's ``training`` dict.
+    """
+
+    name: str
+    model: nn.Module
+    loss_fn: Callable[[nn.Module, dict, dict], dict[str, Tensor]]
+    predict: Callable[[nn.Module, Tensor], Tensor]
+    out: Path
+    extra: nn.Module | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    optimizer: torch.optim.Optimizer | None = None
+    scheduler: torch.optim.lr_scheduler.LambdaLR | None = None
+    best: float = math.inf
+    best_step: int = -1
+    best_weights: dict[str, Tensor] = field(default_factory=dict)
+    sums: dict[str, Tensor] = field(default_factory=dict)
+
+    def parameters(self) -> list[nn.Parameter]:
+        """Trainable parameters of the model and its extra modules."""
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if self.extra is not None:
+            params += [p for p in self.extra.parameters() if p.requires_grad]
+        return params
+
+    def build_optimizer(self, cfg: LoopConfig) -> None:
+        """AdamW (no decay on biases, norms and embeddings) + cosine schedule with warm-up."""
+        named = list(self.model.named_parameters())
+        if self.extra is not None:
+            named += [(f"extra.{n}", p) for n, p in self.extra.named_parameters()]
+        decay = [p for n, p in named if p.requires_grad and p.ndim >= 2 and "pos" not in n]
+        keep = [p for n, p in named if p.requires_grad and not (p.ndim >= 2 and "pos" not in n)]
+        groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": keep, "weight_decay": 0.0}]
+        self.optimizer = torch.optim.AdamW(groups, lr=cfg.lr)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: cosine_with_warmup(s, cfg.steps, cfg.warmup, cfg.min_lr_ratio)
+        )
+
+    def state(self) -> dict[str, Any]:
+        """Everything needed to resume this member."""
+        return {
+            "model": self.model.state_dict(),
+            "extra": self.extra.state_dict() if self.extra is not None else {},
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "best": self.best,
+            "best_step": self.best_step,
+            "best_weights": self.best_weights,
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state` output."""
+        self.model.load_state_dict(state["model"])
+        if self.extra is not None:
+            self.extra.load_state_dict(state["extra"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.best, self.best_step = float(state["best"]), int(state["best_step"])
+        self.best_weights = dict(state["best_weights"])
+
+    def best_model(self) -> nn.Module:
+        """A copy of the model holding the weights of the best validation step."""
+        model = copy.deepcopy(self.model)
+        if self.best_weights:
+            model.load_state_dict(self.best_weights)
+        return model.eval()
+
+
+@torch.no_grad()
+def validate(member: Member, batches: Sequence[dict[str, Tensor]], device: torch.device) -> float:
+    """MPJPE (mm) of ``member`` over all frames of the fixed validation batches."""
+    was_training = member.model.training
+    member.model.eval()
+    total = torch.zeros((), device=device, dtype=torch.float64)
+    count = 0
+    for batch in batches:
+        pred = member.predict(member.model, batch["inputs"].to(device))
+        err = torch.linalg.vector_norm(pred - batch["target"].to(device), dim=-1)
+        total += err.sum(dtype=torch.float64)
+        count += err.numel()
+    member.model.train(was_training)
+    return float(total.item()) / max(count, 1) * 1000.0
+
+
+@dataclass
+class LoopResult:
+    """What a finished run reports."""
+
+    step: int
+    wall_clock_s: float
+    best: dict[str, float]
+    best_step: dict[str, int]
+
+
+class TrainingLoop:
+    """Trains members in lockstep with periodic validation, checkpoints and a resumable state.
+
+    Args:
+        members: the models to train.
+        cfg: optimisation settings.
+        device: torch device.
+        run_dir: folder for ``state.pt`` and the metrics logs (``train.csv``/``.jsonl``: losses,
+            learning rate, gradient norm; ``val.csv``/``.jsonl``: validation MPJPE).
+        val_batches: fixed validation batches.
+        shared_fn: ``(batch, step) -> dict`` computed once per step for all members
+            (e.g. the teacher's forward and the sampling indices).
+        save_fn: ``(member, info) -> None`` writes ``member.best_model()`` as its checkpoint;
+            ``info`` holds ``best_step``, ``val_mpjpe_mm``, ``step`` (steps done), ``wall_clock_s``
+            and ``final`` (False while training, True once the run is over).
+    """
+
+    def __init__(
+        self,
+        members: Sequence[Member],
+        cfg: LoopConfig,
+        device: torch.device,
+        run_dir: str | os.PathLike[str],
+        val_batches: Sequence[dict[str, Tensor]],
+        shared_fn: Callable[[dict[str, Tensor], int], dict[str, Any]],
+        save_fn: Callable[[Member, dict[str, Any]], None],
+    ) -> None:
+        if not members or len({m.name for m in members}) != len(members):
+            raise ValueError("members must be a non-empty list with distinct names")
+        self.members = list(members)
+        self.cfg = cfg
+        self.device = device
+        self.run_dir = Path(run_dir)
+        self.state_path = self.run_dir / "state.pt"
+        self.val_batches = val_batches
+        self.shared_fn = shared_fn
+        self.save_fn = save_fn
+        self.log = MetricsLog(self.run_dir, "train")
+        self.val_log = MetricsLog(self.run_dir, "val")
+        self.start_step = 0
+        self.elapsed = 0.0
+        for m in self.members:
+            m.model.to(device).train()
+            if m.extra is not None:
+                m.extra.to(device).train()
+            m.build_optimizer(cfg)
+
+    def resume(self, path: str | os.PathLike[str] | None = None) -> int:
+        """Load a training state (default ``run_dir/state.pt``); returns the step to continue from.
+
+        Raises:
+            CheckpointError: missing/unreadable state, or one made for other members.
+        """
+        path = Path(path) if path else self.state_path
+        state = load_train_state(path)
+        names = sorted(state.get("members", {}))
+        if names != sorted(m.name for m in self.members):
+            raise CheckpointError(
+                f"training state {path} holds {names}, not {sorted(m.name for m in self.members)}: "
+                "resume with the same command and options"
+            )
+        try:
+            for m in self.members:
+                m.load_state(state["members"][m.name])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise CheckpointError(
+                f"training state {path} does not fit these models ({exc}): resume with the same --model"
+            ) from None
+        set_rng_state(state["rng"])
+        self.start_step = int(state["step"])
+        self.elapsed = float(state["wall_clock_s"])
+        return self.start_step
+
+    def _save_state(self, step: int, elapsed: float) -> None:
+        state = {
+            "step": step,
+            "wall_clock_s": elapsed,
+            "rng": rng_state(),
+            "members": {m.name: m.state() for m in self.members},
+        }
+        save_train_state(self.state_path, state)
+
+    def _train_step(self, member: Member, batch: dict, shared: dict) -> None:
+        parts = member.loss_fn(member.model, batch, shared)
+        member.optimizer.zero_grad(set_to_none=True)
+        parts["loss"].backward()
+        if self.cfg.grad_clip > 0:
+            parts["grad_norm"] = torch.nn.utils.clip_grad_norm_(member.parameters(), self.cfg.grad_clip)
+        member.optimizer.step()
+        member.scheduler.step()
+        for key, value in parts.items():
+            value = value.detach()
+            member.sums[key] = member.sums[key] + value if key in member.sums else value.clone()
+
+    def _flush(self, step: int, count: int, elapsed: float, bar: Any) -> None:
+        postfix = {}
+        for m in self.members:
+            record = {"step": step, "member": m.name, "lr": m.scheduler.get_last_lr()[0], "time_s": elapsed}
+            record.update({k: float(v.item()) / count for k, v in m.sums.items()})
+            m.sums.clear()
+            if not math.isfinite(record["loss"]):
+                raise ScjdError(
+                    f"{m.name}: the training loss became {record['loss']} at step {step}: "
+                    "lower --lr or raise --grad-clip"
+                )
+            self.log.write(record)
+            postfix[m.name] = f"{record['loss']:.4f}"
+        bar.set_postfix(postfix, refresh=False)
+
+    def _validate(self, step: int, elapsed: float) -> None:
+        for m in self.members:
+            val = validate(m, self.val_batches, self.device)
+            self.val_log.write({"step": step, "member": m.name, "val_mpjpe_mm": val, "time_s": elapsed})
+            if val < m.best:
+                m.best, m.best_step = val, step
+                m.best_weights = {k: v.detach().to("cpu", copy=True) for k, v in m.model.state_dict().items()}
+                self.save_fn(m, self._info(m, step, elapsed, final=False))
+
+    @staticmethod
+    def _info(m: Member, step: int, elapsed: float, final: bool) -> dict[str, Any]:
+        return {
+            "best_step": m.best_step,
+            "val_mpjpe_mm": m.best,
+            "step": step,
+            "wall_clock_s": elapsed,
+            "final": final,
+        }
+
+    def run(self, batches: Iterator[dict[str, Tensor]], progress: bool = True) -> LoopResult:
+        """Train from :attr:`start_step` to ``cfg.steps``; ``batches`` yields those steps' batches."""
+        from tqdm import tqdm
+
+        cfg = self.cfg
+        t0 = time.perf_counter() - self.elapsed
+        bar = tqdm(total=cfg.steps, initial=self.start_step, disable=not progress, unit="step", dynamic_ncols=True)
+        pending = 0
+        step = self.start_step
+        for step in range(self.start_step + 1, cfg.steps + 1):
+            batch = {k: v.to(self.device, non_blocking=True) for k, v in next(batches).items()}
+            shared = self.shared_fn(batch, step - 1)
+            for m in self.members:
+                self._train_step(m, batch, shared)
+            pending += 1
+            bar.update(1)
+            last = step == cfg.steps
+            if step % cfg.log_every == 0 or last:
+                self._flush(step, pending, time.perf_counter() - t0, bar)
+                pending = 0
+            if step % cfg.val_every == 0 or last:
+                elapsed = time.perf_counter() - t0
+                self._validate(step, elapsed)
+                self._save_state(step, elapsed)
+        bar.close()
+        elapsed = time.perf_counter() - t0
+        for m in self.members:  # re-save with the final facts (total time, steps done)
+            self.save_fn(m, self._info(m, step, elapsed, final=True))
+        return LoopResult(
+            step=step,
+            wall_clock_s=elapsed,
+            best={m.name: m.best for m in self.members},
+            best_step={m.name: m.best_step for m in self.members},
+        )

@@ -1,0 +1,188 @@
+"""The full recipe: teacher, the six student variants, evaluation, model card.
+
+Stages (each resumable with ``--resume``: a finished stage is skipped, an interrupted one
+continues from its ``state.pt``):
+
+1. teacher -> ``OUT/teacher`` (shipped);
+2. six students trained in lockstep from the frozen teacher on the same batches:
+   ``scjd`` -> ``OUT/student`` (shipped), and the ablations ``no-distill`` (all λ = 0),
+   ``no-djed``, ``no-ajad``, ``no-tcd`` and ``central-k`` -> ``RUNS/students/`` (not shipped);
+3. evaluation of all seven on the held-out clips -> ``RUNS/results.json`` and the model card.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from training.common import DEFAULT_CACHE, load_mocap_data
+from training.evaluate import EvalOptions, evaluate, summary, write_results
+from training.loop import LoopConfig
+from training.losses import DistillConfig
+from training.model_card import write_model_card
+from training.train_student import StudentSpec, train_students
+from training.train_teacher import RunOptions, train_teacher
+
+#: name -> (λ overrides, sampling) of the six student variants.
+VARIANTS: dict[str, tuple[dict[str, float], str]] = {
+    "scjd": ({}, "strided"),
+    "no-distill": ({"lambda_djed": 0.0, "lambda_ajad": 0.0, "lambda_tcd": 0.0}, "strided"),
+    "no-djed": ({"lambda_djed": 0.0}, "strided"),
+    "no-ajad": ({"lambda_ajad": 0.0}, "strided"),
+    "no-tcd": ({"lambda_tcd": 0.0}, "strided"),
+    "central-k": ({}, "central"),
+}
+
+
+@dataclass
+class RecipeOptions:
+    """Everything the recipe needs (the CLI fills it).
+
+    Attributes:
+        out: folder of the shipped ``teacher`` and ``student`` checkpoints.
+        runs: folder of logs, training states, ablation checkpoints and results.
+        teacher_loop: optimisation settings of the teacher.
+        student_loop: optimisation settings of the students.
+        teacher_model: registered teacher name; teacher_overrides: its config overrides.
+        student_model: registered student name; student_overrides: its config overrides.
+        distill: the SCJD loss weights (the ablations zero one of them).
+        data: mocap folder; cache: parsed-mocap cache.
+        device: training device.
+        val_windows: validation windows.
+        eval_windows: evaluation windows; eval_seed: their seed.
+        latency_repeats: timed forwards per model.
+        model_card: where to write the card (None = do not write).
+        results: results JSON path (None = ``runs/results.json``).
+        resume: skip finished stages and continue interrupted ones.
+        progress: progress bars.
+        command: the command line (kept in the metadata).
+    """
+
+    out: Path = Path("assets/models")
+    runs: Path = Path("runs/recipe")
+    teacher_loop: LoopConfig = field(default_factory=LoopConfig)
+    student_loop: LoopConfig = field(default_factory=LoopConfig)
+    teacher_model: str = "teacher-s"
+    teacher_overrides: dict[str, Any] = field(default_factory=dict)
+    student_model: str = "student-s"
+    student_overrides: dict[str, Any] = field(default_factory=dict)
+    distill: DistillConfig = field(default_factory=DistillConfig)
+    data: str | None = None
+    cache: Path | None = DEFAULT_CACHE
+    device: str = "auto"
+    val_windows: int = 256
+    eval_windows: int = 256
+    eval_seed: int = 2025
+    latency_repeats: int = 30
+    model_card: Path | None = Path("assets/MODEL_CARD.md")
+    results: Path | None = None
+    resume: bool = False
+    progress: bool = True
+    command: list[str] = field(default_factory=list)
+
+
+def _finished(path: Path, steps: int) -> bool:
+    """Whether ``path`` is a checkpoint of a run that completed ``steps`` steps."""
+    from scjd_core.errors import CheckpointError
+    from scjd_core.models import checkpoint_paths, read_checkpoint_meta
+
+    if not checkpoint_paths(path)[0].is_file():
+        return False
+    try:
+        tr = read_checkpoint_meta(path).get("training", {})
+    except CheckpointError:
+        return False
+    return bool(tr.get("finished")) and int(tr.get("steps_done", -1)) == steps
+
+
+def _resume_flag(opts: RecipeOptions, run_dir: Path) -> str | None:
+    return "auto" if opts.resume and (run_dir / "state.pt").is_file() else None
+
+
+def student_specs(opts: RecipeOptions) -> list[StudentSpec]:
+    """The six student variants with their output paths."""
+    specs = []
+    for name, (lambdas, sampling) in VARIANTS.items():
+        out = opts.out / "student" if name == "scjd" else opts.runs / "students" / name
+        specs.append(
+            StudentSpec(
+                name=name,
+                out=out,
+                distill=dataclasses.replace(opts.distill, **lambdas),
+                model=opts.student_model,
+                sampling=sampling,
+                overrides=dict(opts.student_overrides),
+            )
+        )
+    return specs
+
+
+def run_recipe(opts: RecipeOptions) -> dict[str, Any]:
+    """Train the teacher and the six students, evaluate all, write results and the model card.
+
+    Returns:
+        The evaluation results (see :func:`training.evaluate.evaluate`).
+    """
+    t0 = time.perf_counter()
+    mocap = load_mocap_data(opts.data, opts.cache, opts.progress)
+    common = {
+        "data": opts.data,
+        "cache": opts.cache,
+        "device": opts.device,
+        "val_windows": opts.val_windows,
+        "progress": opts.progress,
+        "mocap": mocap,
+        "command": opts.command,
+    }
+    teacher_out = opts.out / "teacher"
+    if _finished(teacher_out, opts.teacher_loop.steps):
+        print(f"[recipe] teacher already trained: {teacher_out}")
+    else:
+        print(f"[recipe] 1/3 teacher ({opts.teacher_loop.steps} steps)")
+        run_dir = opts.runs / "teacher"
+        train_teacher(
+            RunOptions(out=teacher_out, run_dir=run_dir, resume=_resume_flag(opts, run_dir), **common),
+            opts.teacher_loop,
+            opts.teacher_model,
+            opts.teacher_overrides,
+        )
+    specs = student_specs(opts)
+    if all(_finished(s.out, opts.student_loop.steps) for s in specs):
+        print("[recipe] students already trained")
+    else:
+        print(
+            f"[recipe] 2/3 six students in lockstep ({opts.student_loop.steps} steps) "
+            f"[{time.perf_counter() - t0:.0f} s so far]"
+        )
+        run_dir = opts.runs / "students"
+        train_students(
+            RunOptions(out=opts.out / "student", run_dir=run_dir, resume=_resume_flag(opts, run_dir), **common),
+            opts.student_loop,
+            teacher_out,
+            specs,
+        )
+    print(f"[recipe] 3/3 evaluation [{time.perf_counter() - t0:.0f} s so far]")
+    results = evaluate(
+        EvalOptions(
+            teacher=teacher_out,
+            students=[(s.name, s.out) for s in specs],
+            data=opts.data,
+            windows=opts.eval_windows,
+            batch_size=opts.student_loop.batch_size,
+            seed=opts.eval_seed,
+            device=opts.device,
+            latency_repeats=opts.latency_repeats,
+            cache=opts.cache,
+            mocap=mocap,
+            command=opts.command,
+        )
+    )
+    print(summary(results))
+    write_results(results, opts.results or opts.runs / "results.json")
+    if opts.model_card is not None:
+        write_model_card(results, opts.model_card)
+    print(f"[recipe] done in {time.perf_counter() - t0:.0f} s")
+    return results
