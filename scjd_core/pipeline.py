@@ -16,17 +16,18 @@ else re-implements a step. Two modes:
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from scjd_core.backends.base import LiftingBackend
+from scjd_core.clip_result import ClipResult, collect_results
+from scjd_core.decoding import FrameDecoder
 from scjd_core.types import (
     Detection2D,
     Frame,
@@ -36,6 +37,8 @@ from scjd_core.types import (
     SourceInfo,
     slice_sequence,
 )
+
+__all__ = ["Cancelled", "ClipResult", "Pipeline", "collect_results"]
 
 DetectorFactory = Callable[[], "object"]
 
@@ -48,108 +51,10 @@ class Cancelled(Exception):
     """Raised by :meth:`Pipeline.process` when its ``cancel`` event was set."""
 
 
-@dataclass
-class ClipResult:
-    """A processed clip: 2D, every backend's 3D and the time each stage took."""
-
-    info: SourceInfo
-    seq: Pose2DSequence
-    lifts: dict[str, Lift3D]
-    timings: dict[str, float] = field(default_factory=dict)  # stage -> total seconds
-    images: list[np.ndarray] | None = None
-
-    def __len__(self) -> int:
-        return len(self.seq)
-
-    @property
-    def detection_rate(self) -> float:
-        """Fraction of frames in which a person was found."""
-        return float(np.mean(self.seq.found)) if len(self) else 0.0
-
-    def stage_fps(self) -> dict[str, float]:
-        """Frames per second of each stage, from the time spent in it."""
-        n = len(self)
-        return {k: (n / v if v > 0 else float("inf")) for k, v in self.timings.items() if k != "total"}
-
-    def frame(self, i: int) -> FrameResult:
-        """The :class:`FrameResult` of frame ``i``."""
-        s = self.seq
-        return FrameResult(
-            index=i,
-            time_s=float(s.times[i]),
-            keypoints=s.keypoints[i],
-            confidence=s.confidence[i],
-            found=bool(s.found[i]),
-            filled=bool(s.filled[i]),
-            poses={k: v.poses[i] for k, v in self.lifts.items()},
-            attention={k: v.attention[i] for k, v in self.lifts.items() if v.attention is not None},
-            timings_ms={},
-            image=None if self.images is None else self.images[i],
-        )
-
-
 def _default_detector():
     from scjd_core.detect import MediaPipeDetector
 
     return MediaPipeDetector()
-
-
-class _Decoder:
-    """Reads a source in a background thread into a bounded queue (or inline)."""
-
-    _END = object()
-
-    def __init__(self, source, threaded: bool, maxsize: int = 16) -> None:
-        self._iter = iter(source)
-        self._threaded = threaded
-        self._queue: queue.Queue = queue.Queue(maxsize=maxsize)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        if threaded:
-            self._thread = threading.Thread(target=self._run, name="scjd-decode", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            for item in self._timed():
-                while not self._stop.is_set():
-                    try:
-                        self._queue.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if self._stop.is_set():
-                    return
-        except BaseException as exc:
-            self._queue.put(exc)
-            return
-        self._queue.put(self._END)
-
-    def _timed(self) -> Iterator[tuple[Frame, float]]:
-        while True:
-            t0 = time.perf_counter()
-            try:
-                frame = next(self._iter)
-            except StopIteration:
-                return
-            yield frame, time.perf_counter() - t0
-
-    def __iter__(self) -> Iterator[tuple[Frame, float]]:
-        if not self._threaded:
-            yield from self._timed()
-            return
-        while True:
-            item = self._queue.get()
-            if item is self._END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
 
 
 @dataclass
@@ -230,7 +135,7 @@ class Pipeline:
 
         info: SourceInfo = source.info
         size = window or max(self.window, 64)
-        decoder = _Decoder(source, threaded=pipelined)
+        decoder = FrameDecoder(source, threaded=pipelined)
         lifter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scjd-lift") if pipelined else None
         in_flight: deque[tuple[_Window, Future | Pose2DSequence, object]] = deque()
         pending: list[_Window] = []  # windows waiting for the first detected person
@@ -451,38 +356,3 @@ class Pipeline:
             image=frame.image if keep_images else None,
             latency_s=time.perf_counter() - frame.capture_time,
         )
-
-
-def collect_results(
-    results: Sequence[FrameResult],
-    info: SourceInfo,
-    backends: Sequence[LiftingBackend],
-    total_s: float,
-    keep_images: bool = False,
-) -> ClipResult:
-    """Assemble streamed per-frame results into a :class:`ClipResult`."""
-    n = len(results)
-    if n == 0:
-        raise ValueError("no results to collect")
-    seq = Pose2DSequence(
-        keypoints=np.stack([r.keypoints for r in results]).astype(np.float32),
-        confidence=np.stack([r.confidence for r in results]).astype(np.float32),
-        found=np.array([r.found for r in results], dtype=bool),
-        filled=np.array([r.filled for r in results], dtype=bool),
-        times=np.array([r.time_s for r in results], dtype=np.float64),
-        width=info.width,
-        height=info.height,
-        fps=info.fps,
-        meta={"source": info.name, "kind": info.kind},
-    )
-    lifts = {}
-    for b in backends:
-        att = [r.attention.get(b.name) for r in results]
-        lifts[b.name] = Lift3D(
-            poses=np.stack([r.poses[b.name] for r in results]).astype(np.float32),
-            attention=np.stack(att) if n and all(a is not None for a in att) else None,
-        )
-    timings = {k: sum(r.timings_ms.get(k, 0.0) for r in results) / 1000.0 for k in results[0].timings_ms}
-    timings["total"] = total_s
-    images = [r.image for r in results] if keep_images else None
-    return ClipResult(info=info, seq=seq, lifts=lifts, timings=timings, images=images)
