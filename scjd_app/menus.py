@@ -1,0 +1,189 @@
+"""Menus and toolbar of the main window, and the dialogs behind them."""
+
+from __future__ import annotations
+
+import glob
+import re
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QMenu,
+    QMessageBox,
+)
+
+if TYPE_CHECKING:
+    from scjd_app.window import MainWindow
+
+VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v);;All files (*)"
+SEQUENCE_FILTER = "2D keypoint files (*.npz *.csv);;All files (*)"
+EXPORT_FORMATS = {"BVH": "bvh", "CSV": "csv", "JSON": "json"}
+EXPORT_MODELS = {"teacher and student": ("teacher", "student"), "teacher": ("teacher",), "student": ("student",)}
+
+
+def available_webcams() -> list[int]:
+    """Webcam indices this machine has (Linux: ``/dev/video*``; elsewhere Qt's list)."""
+    if sys.platform.startswith("linux"):
+        found = {int(m.group(1)) for p in glob.glob("/dev/video*") if (m := re.search(r"video(\d+)$", p))}
+        return sorted(found)
+    try:
+        from PySide6.QtMultimedia import QMediaDevices
+    except ImportError:
+        return []
+    return list(range(len(QMediaDevices.videoInputs())))
+
+
+def _action(window: MainWindow, text: str, slot, shortcut: str | None = None) -> QAction:
+    action = QAction(text, window)
+    if shortcut:
+        action.setShortcut(QKeySequence(shortcut))
+    action.triggered.connect(slot)
+    return action
+
+
+def build_menus(window: MainWindow) -> None:
+    """Create the File, View and Export menus and the toolbar of ``window``."""
+    bar = window.menuBar()
+    file_menu = bar.addMenu("&File")
+    open_video = _action(window, "Open &video…", lambda: open_video_dialog(window), "Ctrl+O")
+    open_folder = _action(window, "Open image &folder…", lambda: open_folder_dialog(window))
+    open_seq = _action(window, "Open 2D &keypoint file…", lambda: open_sequence_dialog(window))
+    file_menu.addActions([open_video, open_folder, open_seq])
+    cams = file_menu.addMenu("Open &webcam")
+    cams.aboutToShow.connect(lambda: _fill_webcam_menu(window, cams))
+    _fill_webcam_menu(window, cams)
+    file_menu.addSeparator()
+    file_menu.addAction(_action(window, "Choose &teacher checkpoint…", lambda: choose_checkpoint(window, "teacher")))
+    file_menu.addAction(_action(window, "Choose &student checkpoint…", lambda: choose_checkpoint(window, "student")))
+    file_menu.addSeparator()
+    shot = _action(window, "Save &screenshot…", lambda: screenshot_dialog(window), "Ctrl+Shift+S")
+    file_menu.addAction(shot)
+    file_menu.addAction(_action(window, "&Quit", window.close, "Ctrl+Q"))
+
+    view_menu = bar.addMenu("&View")
+    smooth = QAction("&Smoothing (exports)", window, checkable=True)
+    smooth.setToolTip("zero-phase Butterworth smoothing of the exported 3D")
+    smooth.toggled.connect(lambda on: setattr(window, "smoothing", on))
+    ghost = QAction("&Ghost of the other model", window, checkable=True, checked=True)
+    ghost.toggled.connect(lambda on: _set_overlay(window, "show_ghost", on))
+    third = QAction("&Third source (MediaPipe / ground truth)", window, checkable=True, checked=True)
+    third.toggled.connect(lambda on: _set_overlay(window, "show_overlay", on))
+    view_menu.addActions([smooth, ghost, third])
+    window.smoothing_action = smooth
+
+    export_menu = bar.addMenu("&Export")
+    export = _action(window, "&Export 3D (BVH / CSV / JSON)…", lambda: export_dialog(window), "Ctrl+E")
+    export_menu.addAction(export)
+
+    tools = window.addToolBar("main")
+    tools.setMovable(False)
+    tools.addActions([open_video, export, shot])
+
+
+def _set_overlay(window: MainWindow, attr: str, on: bool) -> None:
+    for panel in (window.teacher_view, window.student_view):
+        setattr(panel, attr, on)
+    window._redraw()
+
+
+def _fill_webcam_menu(window: MainWindow, menu: QMenu) -> None:
+    menu.clear()
+    cams = available_webcams()
+    if not cams:
+        none = menu.addAction("No webcam found")
+        none.triggered.connect(
+            lambda: window.show_error("no webcam was found: connect a camera (or check its permissions)")
+        )
+        return
+    for index in cams:
+        menu.addAction(f"Webcam {index}", lambda i=index: window.open_input(f"webcam:{i}", live=True))
+
+
+def open_video_dialog(window: MainWindow) -> None:
+    """Ask for a video file and open it."""
+    path, _ = QFileDialog.getOpenFileName(window, "Open video", "", VIDEO_FILTER)
+    if path:
+        window.open_input(path)
+
+
+def open_folder_dialog(window: MainWindow) -> None:
+    """Ask for a folder of images and open it."""
+    path = QFileDialog.getExistingDirectory(window, "Open image folder")
+    if path:
+        window.open_input(path)
+
+
+def open_sequence_dialog(window: MainWindow) -> None:
+    """Ask for a 2D keypoint file (``.npz`` / ``.csv`` in pixels, 17 joints) and open it."""
+    path, _ = QFileDialog.getOpenFileName(window, "Open 2D keypoint file", "", SEQUENCE_FILTER)
+    if path:
+        window.open_input(path)
+
+
+def choose_checkpoint(window: MainWindow, backend: str) -> None:
+    """Ask for a checkpoint for ``backend`` and re-process the current input with it."""
+    path, _ = QFileDialog.getOpenFileName(
+        window, f"Choose {backend} checkpoint", "", "Checkpoints (*.safetensors);;All files (*)"
+    )
+    if not path:
+        return
+    ckpts = dict(window.defaults.checkpoints)
+    ckpts[backend] = str(Path(path).with_suffix(""))
+    window.defaults = replace(window.defaults, checkpoints=tuple(sorted(ckpts.items())))
+    if window.worker is not None:
+        window.open_input(window.worker.job.source, live=window.worker.job.live)
+
+
+def screenshot_dialog(window: MainWindow) -> None:
+    """Ask for a PNG path and save a screenshot of the window there."""
+    path, _ = QFileDialog.getSaveFileName(window, "Save screenshot", "scjd.png", "PNG images (*.png)")
+    if path and not window.grab().save(path):
+        window.show_error(f"could not write {path}: choose a writable folder")
+
+
+class ExportDialog(QDialog):
+    """Pick the export format and the model(s)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export 3D")
+        self.format = QComboBox()
+        self.format.addItems(list(EXPORT_FORMATS))
+        self.models = QComboBox()
+        self.models.addItems(list(EXPORT_MODELS))
+        form = QFormLayout(self)
+        form.addRow("format", self.format)
+        form.addRow("model", self.models)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def choice(self) -> tuple[str, tuple[str, ...]]:
+        """``(format, backends)`` chosen."""
+        return EXPORT_FORMATS[self.format.currentText()], EXPORT_MODELS[self.models.currentText()]
+
+
+def export_dialog(window: MainWindow) -> None:
+    """Ask what to export and where, then export."""
+    dialog = ExportDialog(window)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return
+    fmt, backends = dialog.choice()
+    name = window.worker.info.name if window.worker else "scjd"
+    stem = Path(name).stem or "scjd"
+    path, _ = QFileDialog.getSaveFileName(window, "Export to", f"{stem}.{fmt}", f"{fmt.upper()} (*.{fmt})")
+    if not path:
+        return
+    out = Path(path)
+    written = window.export(out.parent, out.name.split(".")[0], (fmt,), backends)
+    if written:
+        QMessageBox.information(window, "Export", "wrote\n" + "\n".join(str(p) for p in written))

@@ -1,0 +1,404 @@
+"""The main window: layout, the worker's life cycle, playback and drawing."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from scjd_app import menus
+from scjd_app.cache import ResultCache
+from scjd_app.sequence import is_keypoint_file
+from scjd_app.widgets.attention import AttentionPanel
+from scjd_app.widgets.errors import ErrorPanel
+from scjd_app.widgets.palette import ERROR_SCALE_MM
+from scjd_app.widgets.skeleton3d import Skeleton3DPanel, link_cameras
+from scjd_app.widgets.transport import Transport
+from scjd_app.widgets.video import VideoPanel
+from scjd_app.worker import Job, PipelineWorker, ViewFrame, default_pipeline, default_source
+from scjd_core.compare import ground_truth_key
+
+#: Display refresh interval (ms): the GUI draws from a timer at about 60 Hz.
+DRAW_INTERVAL_MS = 16
+#: A timer tick later than this (s) means painting fell behind: that tick draws nothing.
+BEHIND_S = 2.0 * DRAW_INTERVAL_MS / 1000.0
+#: Pipeline stages whose speed the status bar shows.
+STAGES = ("detect", "teacher", "student")
+#: Frames kept in live mode (for the error curve); clip mode keeps every frame.
+LIVE_CAPACITY = 600
+
+
+class MainWindow(QMainWindow):
+    """The SCJD viewer's window.
+
+    Args:
+        defaults: the job template (backends, device, checkpoints); ``source``/``live``
+            are filled in by :meth:`open_input`.
+        pipeline_factory: builds the core pipeline for a job (tests may pass a cheaper one).
+        source_factory: opens a job's frame source.
+    """
+
+    def __init__(
+        self,
+        defaults: Job | None = None,
+        pipeline_factory: Callable[[Job], object] = default_pipeline,
+        source_factory: Callable[[Job], object] = default_source,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle("SCJD viewer")
+        self.defaults = defaults or Job(source="")
+        self.smoothing = False
+        self._pipeline_factory = pipeline_factory
+        self._source_factory = source_factory
+        self._pipelines: dict[tuple, object] = {}
+        self.worker: PipelineWorker | None = None
+        self._stopping: list[PipelineWorker] = []
+        self.cache = ResultCache()
+        self.position = 0
+        self._play_pos = 0.0
+        self._last_tick = time.perf_counter()
+        self._drawn: ViewFrame | None = None
+        self._dirty = False
+        self._draw_times: deque[float] = deque(maxlen=60)
+        self.latencies_ms: deque[float] = deque(maxlen=120)
+        self.status_text = ""
+        self._build_ui()
+        self._build_shortcuts()
+        menus.build_menus(self)
+        self.timer = QTimer(self)
+        self.timer.setInterval(DRAW_INTERVAL_MS)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+
+    # ------------------------------------------------------------------------ layout
+    def _build_ui(self) -> None:
+        self.video = VideoPanel()
+        legend = f"joints: green 0 → red ≥ {ERROR_SCALE_MM:.0f} mm · white: other model · green lines: MediaPipe"
+        self.teacher_view = Skeleton3DPanel("teacher", "teacher 3D")
+        self.student_view = Skeleton3DPanel("student", "student 3D")
+        for panel in (self.teacher_view, self.student_view):
+            panel.title.setToolTip(legend)
+        self.view_legend = QLabel(legend)
+        self.view_legend.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.view_legend.setStyleSheet("color: #555; font-size: 9pt;")
+        link_cameras(self.teacher_view.view, self.student_view.view)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        for w in (self.video, self.teacher_view, self.student_view):
+            top.addWidget(w)
+        top.setSizes([420, 400, 400])
+        self.errors = ErrorPanel()
+        self.attention = AttentionPanel()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.errors, "Per-joint error")
+        self.tabs.addTab(self.attention, "Attention")
+        self.tabs.currentChanged.connect(lambda _i: self._redraw())
+        upper = QWidget()
+        upper_layout = QVBoxLayout(upper)
+        upper_layout.setContentsMargins(0, 0, 0, 0)
+        upper_layout.setSpacing(0)
+        upper_layout.addWidget(top, 1)
+        upper_layout.addWidget(self.view_legend)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(upper)
+        split.addWidget(self.tabs)
+        split.setSizes([350, 370])
+        self.transport = Transport()
+        self.transport.seek.connect(self.seek)
+        self.transport.step.connect(self.step)
+        self.transport.playToggled.connect(self._on_play)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(split, 1)
+        layout.addWidget(self.transport)
+        self.setCentralWidget(central)
+        self.stats = QLabel("")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setFormat("%v / %m frames")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_processing)
+        bar = self.statusBar()
+        bar.addWidget(self.stats, 1)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.cancel_button)
+        self._show_processing(False)
+
+    def _build_shortcuts(self) -> None:
+        keys = (
+            ("play/pause", Qt.Key.Key_Space, lambda: self.transport.set_playing(not self.transport.playing)),
+            ("previous frame", Qt.Key.Key_Left, lambda: self.step(-1)),
+            ("next frame", Qt.Key.Key_Right, lambda: self.step(1)),
+            ("first frame", Qt.Key.Key_Home, lambda: self.seek(0)),
+            ("last frame", Qt.Key.Key_End, lambda: self.seek(self.last_index())),
+        )
+        for text, key, slot in keys:
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(key))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+
+    def _show_processing(self, on: bool) -> None:
+        self.progress.setVisible(on)
+        self.cancel_button.setVisible(on)
+
+    # ------------------------------------------------------------------------ jobs
+    def show_error(self, message: str) -> None:
+        """Tell the user about a problem (the window stays usable)."""
+        QMessageBox.critical(self, "SCJD viewer", message)
+
+    def open_input(self, spec: str, live: bool = False) -> bool:
+        """Open a video, image folder, sequence file or ``webcam:N`` and start processing it.
+
+        The source is opened first: when that fails an error dialog says why and the
+        current clip stays loaded. Returns True when processing started.
+        """
+        from scjd_core.errors import ScjdError
+
+        job = replace(self.defaults, source=spec, live=live)
+        try:
+            source = self._source_factory(job)
+        except ScjdError as exc:
+            self.show_error(str(exc))
+            return False
+        self.start_job(job, source)
+        return True
+
+    def _pipeline_for(self, job: Job):
+        key = (
+            job.backends,
+            job.device,
+            job.checkpoints,
+            job.options,
+            job.source if is_keypoint_file(job.source) else "",
+        )
+        if key not in self._pipelines:
+            self._pipelines.clear()
+            self._pipelines[key] = self._pipeline_factory(job)
+        return self._pipelines[key]
+
+    def start_job(self, job: Job, source) -> None:
+        """Stop the current run, forget its frames and process ``source``."""
+        self.stop_worker()
+        self.cache = ResultCache(LIVE_CAPACITY if job.live else None)
+        self.position, self._play_pos, self._drawn = 0, 0.0, None
+        self.latencies_ms.clear()
+        worker = PipelineWorker(job, source, self._pipeline_for)
+        self.worker = worker
+        info = worker.info
+        self.setWindowTitle(f"SCJD viewer — {info.name}")
+        total = info.frame_count or 0
+        self.transport.set_length(total)
+        self.transport.slider.setEnabled(not job.live)
+        self.progress.setRange(0, total)
+        self.progress.setValue(0)
+        self._show_processing(not job.live)
+        worker.ready.connect(self._drain)
+        worker.failed.connect(self.show_error)
+        worker.status.connect(self._set_status)
+        worker.done.connect(self._on_done)
+        worker.start()
+        self.transport.set_playing(True)
+
+    def stop_worker(self) -> None:
+        """Cancel the current run and wait until its thread has ended."""
+        worker, self.worker = self.worker, None
+        if worker is None:
+            return
+        for signal in (worker.ready, worker.failed, worker.status, worker.done):
+            signal.disconnect()
+        if not worker.stop():  # still inside a long model call: keep it alive until it ends
+            self._stopping.append(worker)
+            worker.finished.connect(lambda w=worker: self._stopping.remove(w))
+
+    def cancel_processing(self) -> None:
+        """Stop processing; the frames done so far stay available."""
+        if self.worker is not None:
+            self.worker.cancel()
+
+    @property
+    def drawn(self) -> ViewFrame | None:
+        """The frame on screen now."""
+        return self._drawn
+
+    @property
+    def processing(self) -> bool:
+        """Whether a worker is running."""
+        return self.worker is not None and self.worker.isRunning()
+
+    def _drain(self) -> None:
+        worker = self.worker
+        if worker is None:
+            return
+        for frame in worker.mailbox.drain():
+            self.cache.add(frame)
+        self.progress.setValue(self.cache.contiguous())
+        self.errors.set_curves(self.cache.mean_error_curves())
+        self._dirty = True
+
+    def _on_done(self, cancelled: bool) -> None:
+        self._drain()
+        self._show_processing(False)
+        if self.worker is not None and not self.worker.job.live:
+            n = len(self.cache)
+            self.transport.set_length(n)
+            self._set_status(f"{'cancelled' if cancelled else 'processed'}: {n} frames")
+
+    # ------------------------------------------------------------------------ playback
+    def last_index(self) -> int:
+        """The last frame that can be shown now."""
+        return max(self.cache.contiguous() - 1, 0)
+
+    def _on_play(self, on: bool) -> None:
+        self._last_tick = time.perf_counter()
+        self._play_pos = float(self.position)
+
+    def seek(self, index: int) -> None:
+        """Show frame ``index`` (clamped to the processed frames)."""
+        self.position = max(0, min(int(index), self.last_index()))
+        self._play_pos = float(self.position)
+        self._redraw()
+
+    def step(self, delta: int) -> None:
+        """Pause and move by ``delta`` frames."""
+        self.transport.set_playing(False)
+        self.seek(self.position + delta)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        dt, self._last_tick = now - self._last_tick, now
+        live = self.worker is not None and self.worker.job.live
+        if live:
+            newest = self.cache.newest
+            if newest is not None and newest is not self._drawn:
+                self.position = newest.index
+                self._draw(newest)
+            return
+        if self.transport.playing and len(self.cache):
+            fps = self.worker.info.fps if self.worker else 30.0
+            self._play_pos += dt * fps * self.transport.rate
+            limit = self.cache.contiguous() - 1
+            if self._play_pos > limit + 0.999:
+                finished = not self.processing
+                if finished and self.transport.loop.isChecked():
+                    self._play_pos = 0.0
+                else:  # wait for the worker at the edge, or stop at the end
+                    self._play_pos = float(limit)
+                    if finished:
+                        self.position = limit
+                        self.transport.set_playing(False)
+            self.position = int(self._play_pos)
+        if dt > BEHIND_S:  # the last paint was slow: give the event loop this tick
+            return
+        frame = self.cache.nearest(self.position)
+        if frame is not None and (frame is not self._drawn or self._dirty):
+            self._draw(frame)
+
+    def _redraw(self) -> None:
+        frame = self.cache.nearest(self.position)
+        if frame is not None:
+            self._draw(frame)
+
+    # ------------------------------------------------------------------------ drawing
+    def _draw(self, frame: ViewFrame) -> None:
+        self._drawn, self._dirty = frame, False
+        res = frame.result
+        self.video.show_frame(frame)
+        teacher, student = res.poses.get("teacher"), res.poses.get("student")
+        truth = ground_truth_key(res)
+        overlay = res.poses.get(truth) if truth else res.poses.get("mediapipe")
+        series = frame.errors
+        what = "error against ground truth" if truth else "teacher vs student"
+        colour_t = series.get("teacher", frame.error_mm)
+        colour_s = series.get("student", frame.error_mm)
+        self.teacher_view.set_pose(teacher, colour_t, ghost=student, overlay=overlay)
+        self.student_view.set_pose(student, colour_s, ghost=teacher, overlay=overlay)
+        if self.tabs.currentWidget() is self.attention:
+            self.attention.set_attention(res.attention)
+        else:
+            self.errors.set_errors(series, what)
+            self.errors.set_cursor(res.index)
+        total = self.worker.info.frame_count if self.worker else None
+        self.transport.show_position(res.index, res.time_s, total)
+        now = time.perf_counter()
+        self._draw_times.append(now)
+        if res.latency_s is not None and self.worker is not None and self.worker.job.live:
+            self.latencies_ms.append((res.latency_s + now - frame.received_s) * 1000.0)
+        self._update_stats(res)
+
+    def _set_status(self, text: str) -> None:
+        self.status_text = text
+        if self._drawn is not None:
+            self._update_stats(self._drawn.result)
+        else:
+            self.stats.setText(text)
+
+    def _update_stats(self, res) -> None:
+        parts = [self.status_text] if self.status_text else []
+        recent = [t for t in self._draw_times if t > self._draw_times[-1] - 2.0]
+        moving = self.transport.playing or (self.worker is not None and self.worker.job.live)
+        if moving and len(recent) > 1 and recent[-1] > recent[0]:
+            parts.append(f"display {(len(recent) - 1) / (recent[-1] - recent[0]):.0f} fps")
+        for stage in STAGES:
+            ms = res.timings_ms.get(stage, 0.0)
+            if ms > 0:
+                parts.append(f"{stage} {1000.0 / ms:.0f} fps")
+        if self.latencies_ms:
+            parts.append(f"latency {statistics.median(self.latencies_ms):.0f} ms")
+        if self.worker is not None:
+            parts.append(f"device {self.worker.device}")
+            if self.worker.mailbox.dropped:
+                parts.append(f"dropped {self.worker.mailbox.dropped}")
+        self.stats.setText("   ·   ".join(parts))
+
+    # ------------------------------------------------------------------------ export
+    def export(self, out_dir: str | Path, stem: str, formats: Sequence[str], backends: Sequence[str]) -> list[Path]:
+        """Export the processed frames with the core's writers; returns the files written.
+
+        Problems (still processing, a model that did not run, an unwritable folder) are
+        shown in a dialog and give an empty list.
+        """
+        from scjd_core.errors import ScjdError
+        from scjd_core.outputs import export_clip
+        from scjd_core.pipeline import collect_results
+
+        worker = self.worker
+        if worker is None or not len(self.cache):
+            self.show_error("nothing to export yet: open a video and let it process")
+            return []
+        if self.processing and not worker.job.live:
+            self.show_error("the clip is still being processed: export when the progress bar is done")
+            return []
+        results = [f.result for f in self.cache.frames()]
+        smoothing = "butterworth" if self.smoothing else "none"
+        try:
+            clip = collect_results(results, worker.info, worker.backends, total_s=0.0)
+            return export_clip(clip, out_dir, formats, stem, backends, smoothing=smoothing, overwrite=True)
+        except ScjdError as exc:
+            self.show_error(str(exc))
+            return []
+
+    # ------------------------------------------------------------------------ close
+    def closeEvent(self, event) -> None:
+        """Stop the worker cleanly before the window goes."""
+        self.timer.stop()
+        self.stop_worker()
+        super().closeEvent(event)

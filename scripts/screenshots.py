@@ -1,0 +1,130 @@
+#!/usr/bin/env python
+"""Save screenshots of the real viewer window for the README.
+
+Launches ``MainWindow`` at 1280x800 on the bundled demo clip, waits until the clip is
+processed, seeks to the middle and writes ``docs/screenshots/main.png`` (the whole
+window), ``attention.png`` (attention panel) and ``errors.png`` (per-joint error panel).
+Without a display it starts a virtual X server (Xvfb, through PyVirtualDisplay); GL
+views need a real X server (``QT_QPA_PLATFORM=offscreen`` crashes them).
+
+Usage::
+
+    python scripts/screenshots.py [--out docs/screenshots] [--teacher CKPT] [--student CKPT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SIZE = (1280, 800)
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="output folder")
+    parser.add_argument("--video", default=None, help="input (default: the demo clip)")
+    parser.add_argument("--teacher", help="teacher checkpoint (default: the shipped one)")
+    parser.add_argument("--student", help="student checkpoint (default: the shipped one)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--frame", type=float, default=0.5, help="where to seek, as a fraction of the clip")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for processing")
+    return parser.parse_args(argv)
+
+
+def _settle(app, seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def _check_not_black(image, name: str) -> None:
+    """Fail loudly when a grabbed 3D view came out black (a GL grab problem)."""
+    import numpy as np
+
+    img = image.convertToFormat(image.Format.Format_RGB32)
+    ptr = img.constBits()
+    arr = np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine())[:, : img.width() * 4]
+    if float(arr.std()) < 3.0 or float(arr.max()) < 40:
+        raise SystemExit(f"screenshot of {name} is blank: the GL views were not captured")
+
+
+def take(args: argparse.Namespace) -> list[Path]:
+    """Open the window, process the clip and save the three screenshots."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from scjd_app.main import DEFAULT_BACKENDS, DEMO_CLIP, prepare_qt
+    from scjd_app.window import MainWindow
+    from scjd_app.worker import Job
+
+    prepare_qt()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    errors: list[str] = []
+    QMessageBox.critical = lambda _p, _t, text, *a, **k: errors.append(text)  # never block
+    ckpts = tuple((k, v) for k, v in (("teacher", args.teacher), ("student", args.student)) if v)
+    window = MainWindow(Job(source="", backends=DEFAULT_BACKENDS, device=args.device, checkpoints=ckpts))
+    window.resize(*SIZE)
+    window.show()
+    if not window.open_input(args.video or str(DEMO_CLIP)):
+        raise SystemExit(f"could not open the input: {errors[-1] if errors else '?'}")
+    end = time.perf_counter() + args.timeout
+    while window.processing and time.perf_counter() < end:
+        _settle(app, 0.05)
+    if errors or not len(window.cache):
+        raise SystemExit(f"processing failed: {errors[-1] if errors else 'no frames'}")
+    window.transport.set_playing(False)
+    _settle(app, 0.3)  # let the worker's last signals arrive first
+    target = int(args.frame * (len(window.cache) - 1))
+    window.seek(target)
+    args.out.mkdir(parents=True, exist_ok=True)
+    shots = []
+    window.tabs.setCurrentWidget(window.errors)
+    _settle(app, 0.5)
+    main = window.grab()
+    _check_not_black(window.teacher_view.view.grabFramebuffer(), "the teacher 3D view")
+    _check_not_black(window.student_view.view.grabFramebuffer(), "the student 3D view")
+    shots.append((main, "main.png"))
+    shots.append((window.errors.grab(), "errors.png"))
+    window.tabs.setCurrentWidget(window.attention)
+    _settle(app, 0.5)
+    shots.append((window.attention.grab(), "attention.png"))
+    written = []
+    for pixmap, name in shots:
+        path = args.out / name
+        if not pixmap.save(str(path)):
+            raise SystemExit(f"could not write {path}")
+        written.append(path)
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    app.shutdown()  # before the virtual display goes away
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; starts a virtual display when there is none."""
+    args = _parse(argv)
+    display = None
+    if not os.environ.get("DISPLAY"):
+        from pyvirtualdisplay import Display
+
+        display = Display(visible=False, size=(1600, 1000), color_depth=24)
+        display.start()
+    try:
+        for path in take(args):
+            print(path)
+    finally:
+        if display is not None:
+            display.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""The window on the real pipeline and the bundled demo clip (one processing run per module)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from scjd_app import menus
+from scjd_app.window import MainWindow
+from scjd_core.compare import teacher_student_error
+from scjd_core.export import read_bundle, read_csv
+from scjd_core.skeleton import NUM_JOINTS
+from tests.app.e2e import DEMO_CLIP, demo_job, wait_until
+
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def window(qapp, tmp_path_factory):
+    """The window after it has processed the whole demo clip."""
+    win = MainWindow(demo_job(tmp_path_factory.mktemp("ckpt")))
+    win.resize(1280, 800)
+    win.show()
+    assert win.open_input(str(DEMO_CLIP))
+    assert wait_until(qapp, lambda: not win.processing, timeout_s=240), "demo clip not processed in time"
+    qapp.processEvents()
+    win.transport.set_playing(False)
+    yield win
+    win.close()
+    win.deleteLater()
+    qapp.processEvents()
+
+
+def _show(qapp, win, index):
+    win.seek(index)
+    qapp.processEvents()
+    return win.cache.get(index)
+
+
+def test_window_processes_the_demo_clip(window):
+    info = window.worker.info
+    assert info.frame_count == 120
+    assert len(window.cache) == info.frame_count == window.cache.contiguous()
+    assert window.progress.isHidden()
+    assert not window.worker.isRunning()
+    first = window.cache.get(0).result
+    assert set(first.poses) == {"teacher", "student", "mediapipe"}
+    assert window.cache.get(0).jpeg is not None
+    assert "device cpu" in window.stats.text()
+
+
+def test_timeline_moves_the_2d_overlay_and_both_3d_views(qapp, window):
+    _show(qapp, window, 10)
+    before = (
+        window.video.overlay_points().copy(),
+        window.teacher_view.bones.pos.copy(),
+        window.student_view.bones.pos.copy(),
+    )
+    frame = _show(qapp, window, 90)
+    after = (window.video.overlay_points(), window.teacher_view.bones.pos, window.student_view.bones.pos)
+    for a, b in zip(before, after):
+        assert a.shape == b.shape and not np.allclose(a, b)
+    np.testing.assert_allclose(after[0], frame.result.keypoints, rtol=1e-5)
+    assert window.transport.slider.value() == 90
+    assert window.transport.readout.text().startswith("91 / 120")
+    window.step(1)  # the arrow-key step
+    assert window.position == 91 and window.transport.slider.value() == 91
+
+
+def test_attention_panel_shows_row_stochastic_maps(qapp, window):
+    window.tabs.setCurrentWidget(window.attention)
+    frame = _show(qapp, window, 50)
+    shown = window.attention.shown
+    for key in ("teacher", "student"):
+        assert shown[key].shape == (NUM_JOINTS, NUM_JOINTS)
+        np.testing.assert_allclose(shown[key].sum(axis=1), 1.0, atol=1e-4)
+        att = frame.result.attention[key]  # (layers, heads, 17, 17)
+        np.testing.assert_allclose(shown[key], att[-1].mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(shown["difference"], shown["student"] - shown["teacher"])
+    window.tabs.setCurrentWidget(window.errors)
+
+
+def test_error_panel_equals_the_core_teacher_student_distance(qapp, window):
+    window.tabs.setCurrentWidget(window.errors)
+    for index in (5, 70):
+        frame = _show(qapp, window, index)
+        expected = teacher_student_error(frame.result)
+        shown = window.errors.values["teacher vs student"]
+        np.testing.assert_allclose(shown, expected, rtol=1e-6)
+        np.testing.assert_allclose(window.errors.bars["teacher vs student"].opts["height"], expected, rtol=1e-6)
+        assert window.errors.cursor.value() == index
+    frames, curve = window.errors.curves["teacher vs student"].getData()
+    assert len(frames) == 120
+    np.testing.assert_allclose(curve[70], teacher_student_error(window.cache.get(70).result).mean(), rtol=1e-6)
+
+
+def test_export_writes_files_the_core_reads_back(window, tmp_path, no_dialogs):
+    written = window.export(tmp_path, "demo", ("csv",), ("teacher", "student"))
+    written += window.export(tmp_path, "demo", ("json",), ("teacher", "student"))
+    written += window.export(tmp_path, "demo", ("bvh",), ("student",))
+    assert no_dialogs == []
+    names = sorted(p.name for p in written)
+    assert names == ["demo.json", "demo.student.bvh", "demo.student.csv", "demo.teacher.csv"]
+    frames, times, poses = read_csv(tmp_path / "demo.teacher.csv")
+    assert poses.shape == (120, NUM_JOINTS, 3) and np.all(np.isfinite(poses))
+    np.testing.assert_allclose(times, [window.cache.get(i).result.time_s for i in range(120)], atol=1e-6)
+    bundle = read_bundle(tmp_path / "demo.json")
+    assert bundle["meta"]["frames"] == 120
+    np.testing.assert_allclose(
+        bundle["poses_camera"]["student"][33], window.cache.get(33).result.poses["student"], atol=1e-6
+    )
+    assert (tmp_path / "demo.student.bvh").read_text().startswith("HIERARCHY")
+
+
+def test_opening_a_non_video_shows_an_error_and_keeps_the_clip(qapp, window, tmp_path, no_dialogs):
+    bogus = tmp_path / "notes.mp4"
+    bogus.write_text("this is not a video")
+    assert window.open_input(str(bogus)) is False
+    assert wait_until(qapp, lambda: len(no_dialogs) > 0 or not window.processing, timeout_s=30)
+    missing = tmp_path / "nothing_here.mp4"
+    assert window.open_input(str(missing)) is False
+    assert len(no_dialogs) == 2 and all(kind == "critical" for kind, _ in no_dialogs)
+    assert "not found" in no_dialogs[1][1]
+    assert len(window.cache) == 120  # the demo clip is still loaded and usable
+    frame = _show(qapp, window, 40)
+    np.testing.assert_allclose(window.video.overlay_points(), frame.result.keypoints, rtol=1e-5)
+
+
+def test_missing_webcam_shows_an_error(qapp, window, no_dialogs, monkeypatch):
+    assert window.open_input("webcam:97", live=True) is False
+    assert len(no_dialogs) == 1 and "webcam 97" in no_dialogs[0][1]
+    monkeypatch.setattr(menus, "available_webcams", list)  # a machine with no camera
+    menu = menus.QMenu()
+    menus._fill_webcam_menu(window, menu)
+    (action,) = menu.actions()
+    assert action.text() == "No webcam found"
+    action.trigger()
+    assert "no webcam was found" in no_dialogs[1][1]
+    assert len(window.cache) == 120 and window.worker.info.frame_count == 120
+
+
+def test_closing_during_processing_stops_the_worker(qapp, tmp_path):
+    win = MainWindow(demo_job(tmp_path))
+    win.show()
+    assert win.open_input(str(DEMO_CLIP))
+    worker = win.worker
+    assert wait_until(qapp, lambda: worker.isRunning(), timeout_s=10)
+    win.close()
+    assert win.worker is None
+    assert worker.isFinished() and not worker.isRunning()
+    assert worker.cancel_event.is_set()
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("scjd-")]
+    win.deleteLater()
+    qapp.processEvents()
+
+
+def test_live_mode_draws_the_newest_frame_and_measures_latency(qapp, tmp_path):
+    win = MainWindow(demo_job(tmp_path))
+    win.show()
+    assert win.open_input(str(DEMO_CLIP), live=True)
+    assert win.worker.mailbox._items.maxlen == 1
+    assert wait_until(qapp, lambda: len(win.latencies_ms) >= 5, timeout_s=60)
+    assert win.position == win.cache.newest.index
+    assert all(0 < ms < 10_000 for ms in win.latencies_ms)
+    assert "latency" in win.stats.text()
+    win.close()
+    assert win.worker is None
+    win.deleteLater()
+    qapp.processEvents()
+
+
+def test_a_2d_keypoint_file_runs_through_the_pipeline(qapp, tmp_path, no_dialogs):
+    from dataclasses import replace
+
+    from tests.app.fakes import STANDING
+
+    n = 24
+    kp = np.stack([200 + STANDING[:, :2] * 150 + [2 * i, 0] for i in range(n)]).astype(np.float32)
+    path = tmp_path / "walk.npz"
+    np.savez(path, keypoints=kp, confidence=np.ones((n, NUM_JOINTS), np.float32), width=640, height=480, fps=25.0)
+    job = demo_job(tmp_path)
+    win = MainWindow(replace(job, backends=("teacher", "student")))
+    win.show()
+    assert win.open_input(str(path)), no_dialogs
+    assert wait_until(qapp, lambda: not win.processing, timeout_s=60)
+    assert no_dialogs == [] and len(win.cache) == n
+    assert win.worker.info.kind == "keypoints"
+    win.transport.set_playing(False)
+    win.seek(12)
+    qapp.processEvents()
+    np.testing.assert_allclose(win.video.overlay_points(), kp[12], rtol=1e-5)
+    assert win.drawn.jpeg is not None and (win.drawn.width, win.drawn.height) == (640, 480)
+    assert set(win.drawn.result.poses) == {"teacher", "student"}
+    win.close()
+    win.deleteLater()
+    qapp.processEvents()
