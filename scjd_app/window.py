@@ -241,8 +241,8 @@ class MainWindow(QMainWindow):
 
     @property
     def processing(self) -> bool:
-        """Whether a worker is running."""
-        return self.worker is not None and self.worker.isRunning()
+        """Whether a worker is running or has results the GUI has not taken yet."""
+        return self.worker is not None and (self.worker.isRunning() or len(self.worker.mailbox) > 0)
 
     def _drain(self) -> None:
         worker = self.worker

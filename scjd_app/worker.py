@@ -147,6 +147,10 @@ class Mailbox:
             self._notified = True
             return notify
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
     def drain(self) -> list[ViewFrame]:
         """Take every pending item (oldest first)."""
         with self._lock:
