@@ -42,9 +42,7 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_write(
-    path: str | os.PathLike[str], mode: str = "w", overwrite: bool = False, **open_kwargs
-) -> Iterator[IO]:
+def atomic_write(path: str | os.PathLike[str], mode: str = "w", overwrite: bool = False, **open_kwargs) -> Iterator[IO]:
     """Open a temporary file beside ``path``; rename it onto ``path`` only on success.
 
     Args:

@@ -84,9 +84,7 @@ def test_demo_clip_produces_plausible_skeletons(demo_outputs):
 
 
 def test_refuses_to_clobber_without_overwrite(capsys, demo_outputs):
-    msg = _run_error(
-        capsys, ["process", str(DEMO), "--export", "csv", "--out", str(demo_outputs)], demo_outputs
-    )
+    msg = _run_error(capsys, ["process", str(DEMO), "--export", "csv", "--out", str(demo_outputs)], demo_outputs)
     assert "already exists" in msg and "--overwrite" in msg
 
 
@@ -126,17 +124,13 @@ def test_unwritable_output_dir(capsys, tmp_path):
 
 
 def test_unknown_export_format(capsys, tmp_path):
-    msg = _run_error(
-        capsys, ["process", str(DEMO), "--export", "bvh,fbx", "--out", str(tmp_path / "o")], tmp_path
-    )
+    msg = _run_error(capsys, ["process", str(DEMO), "--export", "bvh,fbx", "--out", str(tmp_path / "o")], tmp_path)
     assert "fbx" in msg
 
 
 def test_no_person_in_clip(capsys, tmp_path):
     video = _write_video(tmp_path / "noise.mp4", frames=8, size=(128, 96))
-    msg = _run_error(
-        capsys, ["process", str(video), "--backend", "mediapipe", "--out", str(tmp_path / "o")], tmp_path
-    )
+    msg = _run_error(capsys, ["process", str(video), "--backend", "mediapipe", "--out", str(tmp_path / "o")], tmp_path)
     assert "no person" in msg
 
 
