@@ -62,7 +62,7 @@ class MocapData:
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary: folder, files, clips/frames/subjects per split."""
-        out: dict[str, Any] = {"root": str(self.root), "files": self.files, "fps": DEFAULT_FPS}
+        out: dict[str, Any] = {"root": portable_path(self.root), "files": self.files, "fps": DEFAULT_FPS}
         for name, clips in self.splits.items():
             out[name] = {
                 "clips": len(clips),
@@ -70,6 +70,14 @@ class MocapData:
                 "subjects": sorted({str(c.subject) for c in clips}),
             }
         return out
+
+
+def portable_path(path: str | os.PathLike[str]) -> str:
+    """A path fit for files we ship: relative to the working folder, never a machine path."""
+    try:
+        return os.path.relpath(Path(path).resolve(), Path.cwd())
+    except ValueError:  # another drive (Windows)
+        return Path(path).name
 
 
 def load_mocap_data(
@@ -247,7 +255,7 @@ def seed_everything(seed: int) -> None:
 
 def data_licences(mocap: MocapData | None = None) -> list[dict[str, str]]:
     """Licence and citation of every mocap source used (see the data README)."""
-    roots = str(mocap.root) if mocap else ""
+    roots = portable_path(mocap.root) if mocap else ""
     out = []
     if not mocap or any("hdm05" in str(c.path).lower() for s in SPLITS for c in mocap.splits[s]):
         out.append(
