@@ -54,6 +54,9 @@ def tick_font() -> QFont:
     return font
 
 
+_RECT = QRectF(0, 0, NUM_JOINTS, NUM_JOINTS)
+
+
 def _heatmap_plot(title: str, mark_color: tuple[int, ...]) -> tuple[pg.PlotItem, pg.ImageItem]:
     plot = pg.PlotItem(axisItems={"bottom": RotatedLabelAxis()})
     plot.setTitle(title, size="10pt")
@@ -64,8 +67,9 @@ def _heatmap_plot(title: str, mark_color: tuple[int, ...]) -> tuple[pg.PlotItem,
     for name in ("left", "bottom"):
         plot.getAxis(name).setTicks(_TICKS)
     plot.getAxis("left").setStyle(hideOverlappingLabels=False, tickFont=tick_font())
+    # The rect is given with every setImage: set on an empty ImageItem it scales by the
+    # image size it does not know yet, and a later 17x17 image then shows one pixel.
     image = pg.ImageItem(axisOrder="row-major")
-    image.setRect(QRectF(0, 0, NUM_JOINTS, NUM_JOINTS))
     plot.addItem(image)
     # adjacent pairs (bones) marked with small outlined squares
     adj = np.argwhere(adjacency(hops=1, self_loops=False))
@@ -173,13 +177,13 @@ class AttentionPanel(QWidget):
         top = max([float(m.max()) for m in self.shown.values()] + [3.0 / NUM_JOINTS])  # uniform looks dim
         self.colorbar.setLevels((0.0, top))
         for key, values in self.shown.items():
-            self.images[key].setImage(values, autoLevels=False, levels=(0.0, top))
+            self.images[key].setImage(values, autoLevels=False, levels=(0.0, top), rect=_RECT)
         if "teacher" in self.shown and "student" in self.shown:
             diff = self.shown["student"] - self.shown["teacher"]
             self.shown["difference"] = diff
             span = max(float(np.abs(diff).max()), 0.05)
             self.diff_bar.setLevels((-span, span))
-            self.images["difference"].setImage(diff, autoLevels=False, levels=(-span, span))
+            self.images["difference"].setImage(diff, autoLevels=False, levels=(-span, span), rect=_RECT)
         else:
             self.images["difference"].clear()
         missing = [k for k in ("teacher", "student") if k not in self._attention]

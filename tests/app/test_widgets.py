@@ -129,3 +129,15 @@ def test_error_panel_shows_the_given_values(qtbot):
     assert f"{err.mean():.1f} mm" in panel.summary.text()
     panel.set_errors({})
     assert "not available" in panel.summary.text()
+
+
+def test_attention_heatmaps_cover_the_17x17_grid_one_cell_per_joint_pair(qtbot):
+    """Regression: a rect set before the first image made one pixel fill the whole plot."""
+    panel = AttentionPanel()
+    qtbot.addWidget(panel)
+    panel.set_attention(fake_result(4).attention)
+    for key in ("teacher", "student", "difference"):
+        item = panel.images[key]
+        assert item.image.shape == (17, 17)
+        rect = item.mapRectToParent(item.boundingRect())
+        assert (rect.x(), rect.y(), rect.width(), rect.height()) == pytest.approx((0, 0, 17, 17))
