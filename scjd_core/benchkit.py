@@ -45,7 +45,7 @@ def make_backend(model: str, engine: str = "torch", device: str = "cpu", batch_s
     backend = None
     if model in MODEL_KINDS and checkpoint_paths(default_checkpoint(model))[0].is_file():
         backend = load_backend(model, device=device)
-        note = f"shipped {backend.meta.get('checkpoint')}"
+        note = f"shipped assets/models/{Path(str(backend.meta.get('checkpoint'))).name}"
     else:
         name = DEFAULT_SIZES.get(model, model)
         torch.manual_seed(0)
