@@ -33,7 +33,8 @@ def _run_error(capsys, argv, out_dir: Path) -> str:
     err = capsys.readouterr().err.strip()
     assert code != 0
     assert "Traceback" not in err
-    lines = [ln for ln in err.splitlines() if ln.strip()]
+    # the progress bar (stderr, cleared with carriage returns) may precede the message
+    lines = [ln for ln in err.splitlines() if ln.strip() and "frame/s" not in ln and "%|" not in ln]
     assert len(lines) == 1 and lines[0].startswith("scjd: error: "), err
     after = set(out_dir.rglob("*")) if out_dir.exists() else set()
     assert after == before, f"files were written: {sorted(after - before)}"
@@ -69,13 +70,19 @@ def test_demo_clip_produces_plausible_skeletons(demo_outputs):
     assert poses.shape == (120, 17, 3)
     assert np.allclose(np.diff(times), 1 / 30, atol=1e-4)
     lengths = sk.bone_lengths(poses)  # (F, 16) in BONES order
-    hip_bones = [i for i, (p, c) in enumerate(sk.BONES) if p == sk.ROOT and c in (1, 4)]
-    other = [i for i in range(len(sk.BONES)) if i not in hip_bones]
-    # Limb and trunk bones of an adult: 0.1-0.6 m. The pelvis->hip "bones" are half the distance
-    # between the hip joint centres, 0.07-0.10 m in the mocap we train on (CMU 0.092 m), so they
-    # get their own, anatomically right, range.
+    short = [
+        i
+        for i, (p, c) in enumerate(sk.BONES)
+        if (p == sk.ROOT and c in (sk.JOINT_INDEX["left_hip"], sk.JOINT_INDEX["right_hip"]))
+        or c == sk.JOINT_INDEX["head"]
+    ]
+    other = [i for i in range(len(sk.BONES)) if i not in short]
+    # Limb and trunk bones of an adult: 0.1-0.6 m. Two segments of our layout are shorter by
+    # anatomy and get their own range: pelvis->hip is half the distance between the hip joint
+    # centres (0.07-0.10 m in the mocap we train on, CMU 0.092 m) and neck->head runs from the
+    # skull base to the crown (CMU 0.092 m).
     assert lengths[:, other].min() >= 0.1 and lengths[:, other].max() <= 0.6
-    assert lengths[:, hip_bones].min() >= 0.05 and lengths[:, hip_bones].max() <= 0.2
+    assert lengths[:, short].min() >= 0.05 and lengths[:, short].max() <= 0.2
     y = poses[..., 1]  # world frame: +Y up
     head, pelvis = y[:, sk.JOINT_INDEX["head"]], y[:, sk.ROOT]
     ankles = np.minimum(y[:, sk.JOINT_INDEX["left_ankle"]], y[:, sk.JOINT_INDEX["right_ankle"]])
