@@ -42,6 +42,7 @@ from torch.utils.data import Dataset
 
 from scjd_core.errors import InputError
 from scjd_core.skeleton import FLIP_PERMUTATION, JOINT_NAMES, LEFT, NUM_JOINTS, RIGHT, ROOT, normalize_screen
+from training.data.seeding import item_rng
 
 #: Index of each of our 17 joints among Human3.6M's 32 (VideoPose3D's selection).
 H36M_32_INDEX: dict[str, int] = {
@@ -350,11 +351,7 @@ class H36MWindowDataset(Dataset):
         self.epoch = int(epoch)
 
     def _rng(self, index: int) -> np.random.Generator:
-        if not self.train:
-            return np.random.default_rng([self.seed, index])
-        if self.epoch is not None:
-            return np.random.default_rng([self.seed, 1, self.epoch, index])
-        return np.random.default_rng()
+        return item_rng(self.seed, index, self.train, self.epoch)
 
     def __getitem__(self, index: int) -> dict:
         if not 0 <= index < len(self):

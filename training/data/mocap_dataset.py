@@ -28,6 +28,7 @@ from scjd_core.mocap import MocapClip, glitch_mask, load_mocap
 from scjd_core.skeleton import FLIP_PERMUTATION, JOINT_INDEX, NUM_JOINTS, PARENTS, ROOT, normalize_screen
 from training.data.cameras import CameraConfig, project, random_camera, world_to_camera
 from training.data.noise import DetectorNoise, apply_noise
+from training.data.seeding import item_rng
 
 #: Bumped whenever the cached content changes meaning.
 CACHE_VERSION = 1
@@ -236,11 +237,7 @@ class MocapWindowDataset(Dataset):
         self.epoch = int(epoch)
 
     def _rng(self, index: int) -> np.random.Generator:
-        if not self.train:
-            return np.random.default_rng([self.seed, index])
-        if self.epoch is not None:
-            return np.random.default_rng([self.seed, 1, self.epoch, index])
-        return np.random.default_rng()
+        return item_rng(self.seed, index, self.train, self.epoch)
 
     def _window(self, rng: np.random.Generator) -> tuple[int, np.ndarray]:
         ci = min(int(np.searchsorted(self._cum, rng.random(), side="right")), len(self._joints) - 1)
