@@ -28,6 +28,7 @@ import numpy as np
 from scjd_core.backends.base import LiftingBackend
 from scjd_core.clip_result import ClipResult, collect_results
 from scjd_core.decoding import FrameDecoder
+from scjd_core.live_budget import LiveBudget
 from scjd_core.types import (
     Detection2D,
     Frame,
@@ -263,14 +264,27 @@ class Pipeline:
         attention: bool = False,
         keep_images: bool = True,
         cancel: threading.Event | None = None,
+        required: Sequence[str] = ("student",),
+        frame_budget_s: float | None = None,
     ) -> Iterator[FrameResult]:
         """Process a live source: one result per new frame, ``lookahead`` frames behind it.
 
         Each new frame lifts one window whose last ``lookahead`` frames come after the
         frame shown, so a windowed model sees a little of the future and the result is
         at most ``lookahead`` frames late. ``latency_s`` is capture -> result ready.
+
+        The backends named in ``required`` (or the first backend, when none of them is
+        present) run on every frame; the others (the teacher) only when they fit in the
+        frame budget, and at least once a second (see :class:`LiveBudget`). A result
+        whose ``poses`` lacks a backend means that backend was skipped to keep up.
+
+        Args:
+            frame_budget_s: time one frame may take (default 1 / the source's fps).
         """
         info: SourceInfo = source.info
+        names = [b.name for b in self.backends]
+        must = [n for n in names if n in required] or names[:1]
+        budget = LiveBudget(frame_budget_s if frame_budget_s is not None else 1.0 / max(info.fps, 1e-6), must)
         size = max(self.window, lookahead + 1)
         lookahead = max(0, min(lookahead, size - 1))
         dets: deque[Detection2D] = deque(maxlen=size)
@@ -288,13 +302,13 @@ class Pipeline:
                 if len(frames) <= lookahead:
                     continue
                 yield self._live_result(
-                    dets, frames[0], lookahead, {"detect": t_detect * 1000.0}, attention, keep_images, info
+                    dets, frames[0], lookahead, {"detect": t_detect * 1000.0}, attention, keep_images, info, budget
                 )
             # End of a finite stream: the last ``lookahead`` frames get their results too.
             unshown = len(frames) - 1 if len(frames) > lookahead else len(frames)
             for ahead in range(unshown - 1, -1, -1):
                 shown = frames[len(frames) - 1 - ahead]
-                yield self._live_result(dets, shown, ahead, {}, attention, keep_images, info)
+                yield self._live_result(dets, shown, ahead, {}, attention, keep_images, info, budget)
         finally:
             close = getattr(detector, "close", None)
             if close is not None:
@@ -309,6 +323,7 @@ class Pipeline:
         attention: bool,
         keep_images: bool,
         info: SourceInfo,
+        budget: LiveBudget,
     ) -> FrameResult:
         """Lift the buffered window and return the result of the frame ``ahead`` frames from its end."""
         from scjd_core.detect import fill_gaps
@@ -318,13 +333,22 @@ class Pipeline:
         seq = fill_gaps(list(dets), info)
         pos = len(seq) - 1 - ahead
         poses, att = {}, {}
+        chosen = budget.choose([b.name for b in self.backends], shown.time_s)
+        base = timings.get("detect", 0.0) / 1000.0
         for backend in self.backends:
+            if backend.name not in chosen:
+                continue
             t0 = time.perf_counter()
             lifted = backend.lift(seq, attention=attention)
-            timings[backend.name] = (time.perf_counter() - t0) * 1000.0
+            spent = time.perf_counter() - t0
+            timings[backend.name] = spent * 1000.0
+            budget.record(backend.name, spent, shown.time_s)
+            if backend.name in budget.required:
+                base += spent
             poses[backend.name] = lifted.poses[pos]
             if lifted.attention is not None:
                 att[backend.name] = lifted.attention[pos]
+        budget.record_base(base)
         return FrameResult(
             index=shown.index,
             time_s=shown.time_s,

@@ -112,3 +112,28 @@ def test_live_gives_every_frame_with_bounded_lookahead(clip):
     assert all(r.image is not None and r.latency_s is not None for r in live)
     assert all(np.isfinite(r.poses["student"]).all() for r in live)
     assert live[10].filled
+
+
+def test_live_runs_the_teacher_only_when_it_fits_the_frame_budget(clip):
+    video, tmp = clip
+    pipe = _pipeline(_keypoints(tmp / "k.npz"), ("teacher", "student"))
+    with open_source(str(video)) as src:  # 10 fps: a 1e-9 s budget never fits the teacher
+        tight = list(pipe.iter_live(src, lookahead=2, frame_budget_s=1e-9))
+    assert all("student" in r.poses for r in tight)
+    with_teacher = [r.index for r in tight if "teacher" in r.poses]
+    assert with_teacher[0] == 0  # unknown cost: tried once, then only when overdue (1 s = 10 frames)
+    assert 3 <= len(with_teacher) <= 5 and all(b - a >= 9 for a, b in zip(with_teacher, with_teacher[1:]))
+    with open_source(str(video)) as src:
+        roomy = list(pipe.iter_live(src, lookahead=2, frame_budget_s=10.0))
+    assert all({"teacher", "student"} <= set(r.poses) for r in roomy)
+
+
+def test_live_budget_decisions():
+    from scjd_core.live_budget import LiveBudget
+
+    budget = LiveBudget(period_s=0.1, required=["student"], refresh_s=1.0)
+    assert budget.choose(["teacher", "student"], 0.0) == ["teacher", "student"]
+    budget.record("teacher", 0.08, 0.0)
+    budget.record_base(0.05)  # 0.05 s spare: the 0.08 s teacher no longer fits...
+    assert budget.choose(["teacher", "student"], 0.5) == ["student"]
+    assert budget.choose(["teacher", "student"], 1.0) == ["teacher", "student"]  # ...until overdue
