@@ -166,24 +166,27 @@ def _label(name: str) -> str:
     return ROW_LABELS.get(name, name)
 
 
+def row_cells(r: dict[str, Any]) -> list[str]:
+    """One evaluation row as text cells (shared by the printed table and the model card)."""
+    return [
+        _label(r["name"]),
+        f"{r['frames_in']}/{r['frames_out']}",
+        f"{r['mpjpe_mm']:.1f}",
+        f"{r['p_mpjpe_mm']:.1f}",
+        f"{r['mpjve_mm']:.2f}",
+        f"{r['params']:,}",
+        f"{r['flops_per_frame'] / 1e6:.2f}",
+        f"{r['latency_window_ms']:.2f}",
+        f"{r['latency_frame_ms']:.3f}",
+    ]
+
+
 def format_table(results: dict[str, Any]) -> str:
     """The main table as aligned plain text."""
     head = ["model", "in/out", "MPJPE", "P-MPJPE", "MPJVE", "params", "MFLOPs/frame", "ms/window", "ms/frame"]
     lines = [head]
     for r in results["rows"]:
-        lines.append(
-            [
-                _label(r["name"]),
-                f"{r['frames_in']}/{r['frames_out']}",
-                f"{r['mpjpe_mm']:.1f}",
-                f"{r['p_mpjpe_mm']:.1f}",
-                f"{r['mpjve_mm']:.2f}",
-                f"{r['params']:,}",
-                f"{r['flops_per_frame'] / 1e6:.2f}",
-                f"{r['latency_window_ms']:.2f}",
-                f"{r['latency_frame_ms']:.3f}",
-            ]
-        )
+        lines.append(row_cells(r))
     return _align(lines, "errors in mm; latency: CPU, batch 1 window, median")
 
 

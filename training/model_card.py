@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scjd_core.atomic import atomic_write
-from training.evaluate import ROW_LABELS
+from training.evaluate import row_cells
 
 _INTENDED_USE = (
     "2D-to-3D lifting of one person's body pose from ordinary video: MediaPipe Pose 2D keypoints "
@@ -38,20 +38,7 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
 
 def results_table(results: dict[str, Any]) -> str:
     """The evaluation table in Markdown."""
-    rows = [
-        [
-            ROW_LABELS.get(r["name"], r["name"]),
-            f"{r['frames_in']}/{r['frames_out']}",
-            f"{r['mpjpe_mm']:.1f}",
-            f"{r['p_mpjpe_mm']:.1f}",
-            f"{r['mpjve_mm']:.2f}",
-            f"{r['params']:,}",
-            f"{r['flops_per_frame'] / 1e6:.2f}",
-            f"{r['latency_window_ms']:.2f}",
-            f"{r['latency_frame_ms']:.3f}",
-        ]
-        for r in results["rows"]
-    ]
+    rows = [row_cells(r) for r in results["rows"]]
     header = [
         "model",
         "frames in/out",
