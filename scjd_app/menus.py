@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from scjd_app.window import MainWindow
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v);;All files (*)"
-SEQUENCE_FILTER = "2D keypoint files (*.npz *.csv);;All files (*)"
+SEQUENCE_FILTER = (
+    "Sequences (*.npz *.csv *.bvh *.amc);;2D keypoint files (*.npz *.csv);;"
+    "Motion capture with ground truth (*.bvh *.amc);;All files (*)"
+)
 EXPORT_FORMATS = {"BVH": "bvh", "CSV": "csv", "JSON": "json"}
 EXPORT_MODELS = {"teacher and student": ("teacher", "student"), "teacher": ("teacher",), "student": ("student",)}
 
@@ -55,7 +58,7 @@ def build_menus(window: MainWindow) -> None:
     file_menu = bar.addMenu("&File")
     open_video = _action(window, "Open &video…", lambda: open_video_dialog(window), "Ctrl+O")
     open_folder = _action(window, "Open image &folder…", lambda: open_folder_dialog(window))
-    open_seq = _action(window, "Open 2D &keypoint file…", lambda: open_sequence_dialog(window))
+    open_seq = _action(window, "Open 2D/3D &sequence file…", lambda: open_sequence_dialog(window))
     file_menu.addActions([open_video, open_folder, open_seq])
     cams = file_menu.addMenu("Open &webcam")
     cams.aboutToShow.connect(lambda: _fill_webcam_menu(window, cams))
@@ -122,8 +125,8 @@ def open_folder_dialog(window: MainWindow) -> None:
 
 
 def open_sequence_dialog(window: MainWindow) -> None:
-    """Ask for a 2D keypoint file (``.npz`` / ``.csv`` in pixels, 17 joints) and open it."""
-    path, _ = QFileDialog.getOpenFileName(window, "Open 2D keypoint file", "", SEQUENCE_FILTER)
+    """Ask for a 2D keypoint file (``.npz`` / ``.csv``) or a mocap file (``.bvh`` / ``.amc``) and open it."""
+    path, _ = QFileDialog.getOpenFileName(window, "Open sequence file", "", SEQUENCE_FILTER)
     if path:
         window.open_input(path)
 

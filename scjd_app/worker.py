@@ -162,18 +162,21 @@ class Mailbox:
 
 def default_pipeline(job: Job):
     """Build the core pipeline a job asks for (keypoint files replace the 2D detector)."""
-    from scjd_app.sequence import is_keypoint_file, keypoint_detector
+    from scjd_app.sequence import is_keypoint_file, is_mocap_file, keypoint_detector, mocap_sequence
     from scjd_core.pipeline import Pipeline
 
     options = dict(job.options)
     if is_keypoint_file(job.source):
         options["detector"] = keypoint_detector(job.source)
-    return Pipeline.from_names(
+    pipeline = Pipeline.from_names(
         backends=job.backends,
         device=job.device,
         checkpoints=dict(job.checkpoints) or None,
         **options,
     )
+    if is_mocap_file(job.source):  # a dataset sequence: its true 3D comes along
+        pipeline.backends.append(mocap_sequence(job.source)[1])
+    return pipeline
 
 
 def default_source(job: Job):

@@ -196,3 +196,31 @@ def test_a_2d_keypoint_file_runs_through_the_pipeline(qapp, tmp_path, no_dialogs
     win.close()
     win.deleteLater()
     qapp.processEvents()
+
+
+def test_a_mocap_sequence_shows_each_models_error_against_ground_truth(qapp, tmp_path, no_dialogs):
+    from dataclasses import replace
+
+    from scjd_core.compare import errors_against_truth
+    from tests.training.mini_mocap import write_bvh
+    from training.data.synthetic import walking_joints
+
+    path = write_bvh(tmp_path / "walk_1.bvh", walking_joints(30, 30.0, 1.3, 0.0))
+    win = MainWindow(replace(demo_job(tmp_path), backends=("teacher", "student")))
+    win.show()
+    assert win.open_input(str(path)), no_dialogs
+    assert wait_until(qapp, lambda: not win.processing, timeout_s=60)
+    assert no_dialogs == [] and len(win.cache) == 30
+    win.transport.set_playing(False)
+    win.seek(15)
+    qapp.processEvents()
+    res = win.drawn.result
+    assert set(res.poses) == {"teacher", "student", "ground_truth"}
+    expected = errors_against_truth(res)
+    assert set(expected) == {"teacher", "student"}
+    assert "ground truth" in win.errors.summary.text()
+    for name, values in expected.items():
+        np.testing.assert_allclose(win.errors.values[name], values, rtol=1e-5)
+    win.close()
+    win.deleteLater()
+    qapp.processEvents()
