@@ -166,10 +166,13 @@ def default_pipeline(job: Job):
     from scjd_core.pipeline import Pipeline
 
     options = dict(job.options)
+    backends = job.backends
     if is_keypoint_file(job.source):
         options["detector"] = keypoint_detector(job.source)
+        # 2D-only inputs have no MediaPipe world landmarks: that backend cannot run on them
+        backends = tuple(b for b in backends if b != "mediapipe") or ("student",)
     pipeline = Pipeline.from_names(
-        backends=job.backends,
+        backends=backends,
         device=job.device,
         checkpoints=dict(job.checkpoints) or None,
         **options,
