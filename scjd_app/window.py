@@ -45,6 +45,10 @@ STAGES = ("detect", "teacher", "student")
 LIVE_CAPACITY = 600
 
 
+def _view_legend(overlay: str) -> str:
+    return f"joints: green 0 → red ≥ {ERROR_SCALE_MM:.0f} mm · white: other model · green lines: {overlay}"
+
+
 class MainWindow(QMainWindow):
     """The SCJD viewer's window.
 
@@ -90,7 +94,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------ layout
     def _build_ui(self) -> None:
         self.video = VideoPanel()
-        legend = f"joints: green 0 → red ≥ {ERROR_SCALE_MM:.0f} mm · white: other model · green lines: MediaPipe"
+        legend = _view_legend("MediaPipe")
         self.teacher_view = Skeleton3DPanel("teacher", "teacher 3D")
         self.student_view = Skeleton3DPanel("student", "student 3D")
         for panel in (self.teacher_view, self.student_view):
@@ -327,6 +331,9 @@ class MainWindow(QMainWindow):
         overlay = res.poses.get(truth) if truth else res.poses.get("mediapipe")
         series = frame.errors
         what = "error against ground truth" if truth else "teacher vs student"
+        legend = _view_legend("ground truth" if truth else "MediaPipe")
+        if self.view_legend.text() != legend:
+            self.view_legend.setText(legend)
         colour_t = series.get("teacher", frame.error_mm)
         colour_s = series.get("student", frame.error_mm)
         self.teacher_view.set_pose(teacher, colour_t, ghost=student, overlay=overlay)

@@ -219,6 +219,7 @@ def test_a_mocap_sequence_shows_each_models_error_against_ground_truth(qapp, tmp
     expected = errors_against_truth(res)
     assert set(expected) == {"teacher", "student"}
     assert "ground truth" in win.errors.summary.text()
+    assert win.view_legend.text().endswith("green lines: ground truth")
     for name, values in expected.items():
         np.testing.assert_allclose(win.errors.values[name], values, rtol=1e-5)
     win.close()
