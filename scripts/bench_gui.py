@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from virtual_display import virtual_display
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -149,17 +150,8 @@ def run(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; starts a virtual display when there is none."""
     args = _parse(argv)
-    display = None
-    if not os.environ.get("DISPLAY"):
-        from pyvirtualdisplay import Display
-
-        display = Display(visible=False, size=(1600, 1000), color_depth=24)
-        display.start()
-    try:
+    with virtual_display():
         report = run(args)
-    finally:
-        if display is not None:
-            display.stop()
     clip, live = report["clip_mode"], report["live_mode"]
     print(
         f"clip mode: {clip['frames']} frames processed in {clip['processing_s']} s; GUI {TICK_MS} ms timer "

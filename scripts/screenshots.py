@@ -15,10 +15,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
+
+from virtual_display import virtual_display
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -111,18 +112,9 @@ def take(args: argparse.Namespace) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; starts a virtual display when there is none."""
     args = _parse(argv)
-    display = None
-    if not os.environ.get("DISPLAY"):
-        from pyvirtualdisplay import Display
-
-        display = Display(visible=False, size=(1600, 1000), color_depth=24)
-        display.start()
-    try:
+    with virtual_display():
         for path in take(args):
             print(path)
-    finally:
-        if display is not None:
-            display.stop()
     return 0
 
 
