@@ -8,20 +8,32 @@ Examples::
     python -m training evaluate --teacher assets/models/teacher \\
         --students scjd=assets/models/student nodistill=runs/nd --json results.json
     python -m training recipe --out assets/models --steps-teacher 1500 --steps-student 1500
+    python -m training sequences --out tests/data/eval/hdm05_dg_v1.npz --split test --noise v1
+    python -m training mlp --out runs/recipe/mlp --minutes 10
+    python -m training evaluate --teacher assets/models/teacher --students scjd=assets/models/student \\
+        --sequences tests/data/eval/hdm05_dg_v1.npz --mlp runs/recipe/mlp
 
 User mistakes (missing data, bad checkpoints, unwritable folders) print one line and
 exit with a non-zero status.
+
+``teacher``, ``student`` and ``recipe`` also run data-parallel under ``torchrun`` (one
+process per GPU, ``--batch-size`` being the global batch; see :mod:`training.distributed`)::
+
+    torchrun --nproc_per_node 8 -m training recipe --device cuda --teacher-batch-size 256
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from scjd_core.errors import ScjdError
+from training import distributed
 from training.common import DEFAULT_CACHE
 from training.loop import LoopConfig
 from training.losses import DistillConfig
@@ -61,6 +73,17 @@ def _add_loop(p: argparse.ArgumentParser, prefix: str = "", steps: int = 1000) -
     p.add_argument(f"--{prefix}warmup", type=int, default=d.warmup, help="warm-up steps")
     p.add_argument(f"--{prefix}weight-decay", type=float, default=d.weight_decay)
     p.add_argument(f"--{prefix}grad-clip", type=float, default=d.grad_clip, help="max gradient norm, 0 = off")
+    p.add_argument(
+        f"--{prefix}minutes",
+        *alias("minutes"),
+        type=float,
+        default=d.minutes,
+        help="wall-clock budget: the run measures its speed and sets its step count to fit (0 = use the steps)",
+    )
+    p.add_argument(f"--{prefix}ema", type=float, default=d.ema, help="EMA decay of the weights (0 = off)")
+    p.add_argument(
+        f"--{prefix}amp", choices=("auto", "bf16", "off"), default=d.amp, help="bf16 autocast (auto: on CUDA only)"
+    )
 
 
 def _loop_config(a: argparse.Namespace, prefix: str = "") -> LoopConfig:
@@ -72,6 +95,9 @@ def _loop_config(a: argparse.Namespace, prefix: str = "") -> LoopConfig:
         warmup=g("warmup"),
         weight_decay=g("weight_decay"),
         grad_clip=g("grad_clip"),
+        minutes=g("minutes"),
+        ema=g("ema"),
+        amp=g("amp"),
         val_every=a.val_every,
         log_every=a.log_every,
         seed=a.seed,
@@ -97,6 +123,9 @@ def _add_distill(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ajad-hops", type=int, default=d.ajad_hops)
     p.add_argument("--ajad-off-weight", type=float, default=d.ajad_off_weight, help="0 = adjacent pairs only")
     p.add_argument("--tcd-velocity-weight", type=float, default=d.tcd_velocity_weight)
+    p.add_argument(
+        "--no-balance", action="store_true", help="use the raw λ (default: each term rescaled to λ × |L_pose|)"
+    )
 
 
 def _distill_config(a: argparse.Namespace) -> DistillConfig:
@@ -109,6 +138,7 @@ def _distill_config(a: argparse.Namespace) -> DistillConfig:
         ajad_hops=a.ajad_hops,
         ajad_off_weight=a.ajad_off_weight,
         tcd_velocity_weight=a.tcd_velocity_weight,
+        balance=not a.no_balance,
     )
 
 
@@ -148,7 +178,44 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--latency-repeats", type=int, default=30)
     e.add_argument("--json", type=Path, help="write all results here")
     e.add_argument("--model-card", type=Path, help="write a model card (e.g. assets/MODEL_CARD.md)")
+    e.add_argument(
+        "--card-extra", type=Path, help="results JSON of the same models on other inputs, added to the model card"
+    )
+    e.add_argument("--sequences", type=Path, help="score on this fixed sequence file instead of random windows")
+    e.add_argument("--mlp", type=Path, help="frame-wise MLP checkpoint (python -m training mlp) for a reference row")
+    e.add_argument("--no-mean-pose", action="store_true", help="leave out the mean-pose reference row")
     _add_common(e)
+
+    c = sub.add_parser("curves", help="learning curves (validation MPJPE vs step and minutes) as a PNG")
+    c.add_argument("--runs", type=Path, default=Path("runs/recipe"), help="a recipe's run folder")
+    c.add_argument("--out", type=Path, default=Path("docs/learning_curves.png"))
+    c.add_argument("--title", default="")
+
+    k = sub.add_parser("pack-mocap", help="write the parsed, split mocap to one .npz (--data FILE.npz reads it)")
+    k.add_argument("--out", type=Path, default=Path("runs/mocap-pack.npz"), help="pack file")
+    _add_common(k)
+
+    m = sub.add_parser("mlp", help="train the frame-wise MLP reference for a wall-clock budget")
+    m.add_argument("--out", type=Path, default=Path("runs/recipe/mlp"), help="checkpoint path (.safetensors + .json)")
+    m.add_argument("--minutes", type=float, default=10.0, help="wall-clock training budget")
+    m.add_argument("--steps", type=int, default=0, help="stop after this many steps (0 = only the budget)")
+    m.add_argument("--window", type=int, default=81, help="frames of the training windows (the teacher's T)")
+    m.add_argument("--batch-windows", type=int, default=32, help="training windows per step")
+    m.add_argument("--frames-per-window", type=int, default=32, help="frames drawn from each window per step")
+    m.add_argument("--lr", type=float, default=1e-3)
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--noise", choices=("training", "v1", "default"), default="training", help="training: the teacher's")
+    m.add_argument("--val-windows", type=int, default=64, help="fixed validation windows (best weights kept)")
+    _add_common(m)
+
+    q = sub.add_parser("sequences", help="write a fixed evaluation sequence file (2D pixels + 3D)")
+    q.add_argument("--out", type=Path, required=True, help="sequence file (.npz) to write")
+    q.add_argument("--split", choices=("test", "val", "train", "all"), default="test")
+    q.add_argument("--sequences", type=int, default=256, help="number of sequences N")
+    q.add_argument("--frames", type=int, default=81, help="frames per sequence F")
+    q.add_argument("--seed", type=int, default=2025)
+    q.add_argument("--noise", choices=("v1", "default"), default="v1", help="detector noise preset")
+    _add_common(q)
 
     r = sub.add_parser("recipe", help="teacher + six student variants + evaluation + model card")
     r.add_argument("--out", type=Path, default=Path("assets/models"), help="folder of the shipped checkpoints")
@@ -163,6 +230,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--model-card", type=Path, default=Path("assets/MODEL_CARD.md"))
     r.add_argument("--results", type=Path, help="results JSON (default RUNS/results.json)")
     r.add_argument("--resume", action="store_true", help="skip finished stages, continue interrupted ones")
+    r.add_argument("--sequences", help="evaluation sequence file or 'none' (default: the shipped one)")
+    r.add_argument("--mlp-minutes", type=float, default=0.0, help="train the frame-wise MLP reference (0 = skip)")
+    r.add_argument("--no-eval", action="store_true", help="train only (evaluate later, e.g. on another machine)")
+    r.add_argument(
+        "--student-init",
+        type=Path,
+        help="continue the six students of a finished recipe (its OUT: models/student, runs/students/NAME)",
+    )
     for add in (_add_common, _add_run, _add_distill):
         add(r)
     _add_loop(r, "teacher-")
@@ -189,8 +264,8 @@ def _run(a: argparse.Namespace, argv: list[str]) -> None:
     from training.train_teacher import RunOptions, train_teacher
 
     command = ["python", "-m", "training", *argv]
-    cache = None if a.no_cache else a.cache
-    progress = not a.quiet
+    cache = None if getattr(a, "no_cache", False) else getattr(a, "cache", None)
+    progress = not getattr(a, "quiet", False) and distributed.is_main()  # under torchrun: rank 0's bars only
     if a.command in ("teacher", "student"):
         run_dir = a.run_dir or Path("runs") / a.out.name
         opts = RunOptions(
@@ -200,6 +275,7 @@ def _run(a: argparse.Namespace, argv: list[str]) -> None:
         overrides = _key_values(a.model_arg, "--model-arg")
         _model_checked(a.model, overrides, "--model")
         loop = _checked(lambda: _loop_config(a), "training options")
+        distributed.shard_bounds(loop.batch_size)  # under torchrun: fail before loading data
         if a.command == "teacher":
             res = train_teacher(opts, loop, a.model, overrides)
         else:
@@ -211,6 +287,38 @@ def _run(a: argparse.Namespace, argv: list[str]) -> None:
                 f"{name}: best val MPJPE {best:.1f} mm at step {res.best_step[name]}; "
                 f"{res.wall_clock_s / 60:.1f} min; checkpoint {a.out}"
             )
+    elif a.command == "curves":
+        from training.curves import plot_curves
+
+        print(f"wrote {plot_curves(a.runs, a.out, a.title)}")
+    elif a.command == "pack-mocap":
+        from training.common import load_mocap_data, write_mocap_pack
+
+        mocap = load_mocap_data(a.data, cache, progress)
+        path = write_mocap_pack(mocap, a.out)
+        size = path.stat().st_size / 2**20
+        print(f"wrote {path} ({size:.1f} MiB): " + ", ".join(f"{k} {len(v)} clips" for k, v in mocap.splits.items()))
+    elif a.command == "mlp":
+        from training.reference import MLPTrainOptions, train_mlp
+
+        tr = train_mlp(
+            MLPTrainOptions(
+                out=a.out, minutes=a.minutes, max_steps=a.steps, window=a.window, batch_windows=a.batch_windows,
+                frames_per_window=a.frames_per_window, lr=a.lr, seed=a.seed, noise=a.noise, val_windows=a.val_windows,
+                data=a.data, cache=cache, device=a.device, progress=progress, command=command,
+            )
+        )  # fmt: skip
+        print(f"mlp: {tr['steps_done']} steps in {tr['wall_clock_s'] / 60:.1f} min; checkpoint {a.out}")
+    elif a.command == "sequences":
+        from training.sequences import generate
+
+        seqs = generate(a.out, a.data, a.split, a.sequences, a.frames, a.seed, a.noise, cache, progress, command)
+        d = seqs.describe()
+        print(
+            f"wrote {a.out} ({a.out.stat().st_size / 1e6:.1f} MB): {d['sequences']} sequences x {d['frames']} frames "
+            f"= {d['total_frames']} frames of '{a.split}' (subjects {', '.join(d['subjects'])}), noise {a.noise}, "
+            f"{d['padded_fraction']:.0%} padding; sha256 {d['sha256']}"
+        )
     elif a.command == "evaluate":
         from training.evaluate import EvalOptions, evaluate, summary, write_results
         from training.model_card import write_model_card
@@ -225,14 +333,14 @@ def _run(a: argparse.Namespace, argv: list[str]) -> None:
             EvalOptions(
                 teacher=a.teacher, students=students, data=a.data, split=a.split, windows=a.windows,
                 batch_size=a.batch_size, seed=a.seed, device=a.device, latency_repeats=a.latency_repeats,
-                cache=cache, command=command,
+                cache=cache, command=command, sequences=a.sequences, mlp=a.mlp, mean_pose=not a.no_mean_pose,
             )
         )  # fmt: skip
         print(summary(results))
         if a.json:
             write_results(results, a.json)
         if a.model_card:
-            write_model_card(results, a.model_card)
+            write_model_card(results, a.model_card, extra=a.card_extra)
     else:
         from training.recipe import RecipeOptions, run_recipe
 
@@ -240,6 +348,8 @@ def _run(a: argparse.Namespace, argv: list[str]) -> None:
         s_over = _key_values(a.student_arg, "--student-arg")
         _model_checked(a.teacher_model, t_over, "--teacher-model")
         _model_checked(a.student_model, s_over, "--student-model")
+        distributed.shard_bounds(a.teacher_batch_size, flag="--teacher-batch-size")
+        distributed.shard_bounds(a.student_batch_size, flag="--student-batch-size")
         run_recipe(
             RecipeOptions(
                 out=a.out, runs=a.runs, teacher_loop=_checked(lambda: _loop_config(a, "teacher-"), "teacher options"),
@@ -249,24 +359,44 @@ def _run(a: argparse.Namespace, argv: list[str]) -> None:
                 data=a.data, cache=cache, device=a.device, val_windows=a.val_windows,
                 eval_windows=a.eval_windows, eval_seed=a.eval_seed, latency_repeats=a.latency_repeats,
                 model_card=a.model_card, results=a.results, resume=a.resume, progress=progress,
-                command=command,
+                evaluate=not a.no_eval and distributed.is_main(),  # under torchrun: the ranks train, rank 0 evaluates
+                student_init=a.student_init,
+                command=command, mlp_minutes=a.mlp_minutes if distributed.is_main() else 0.0,
+                **({} if a.sequences is None else {"sequences": None if a.sequences == "none" else Path(a.sequences)}),
             )
         )  # fmt: skip
+
+
+#: Commands that train data-parallel under ``torchrun`` (see :mod:`training.distributed`).
+_DATA_PARALLEL = ("teacher", "student", "recipe")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    if args.threads > 0:
+    if getattr(args, "threads", 0) > 0:
         import torch
 
         torch.set_num_threads(args.threads)
+    created = False
     try:
-        _run(args, argv)
+        if args.command in _DATA_PARALLEL:
+            created = distributed.init(args.device)  # under torchrun: join the process group
+        elif distributed.env_world_size() > 1:
+            raise ScjdError(f"`{args.command}` runs as one process: start it with python, not torchrun")
+        with contextlib.ExitStack() as stack:
+            if not distributed.is_main():  # under torchrun only rank 0 prints its report
+                stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
+            _run(args, argv)
     except ScjdError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if distributed.is_main() or distributed.local_rank() == 0:  # one line per machine
+            who = "" if distributed.is_main() else f" (rank {distributed.rank()})"
+            print(f"error{who}: {exc}", file=sys.stderr)
         return exc.exit_code
+    finally:
+        if created:
+            distributed.cleanup()
     return 0
 
 

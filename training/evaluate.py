@@ -1,13 +1,23 @@
-"""Evaluation: teacher and students on the same held-out windows, one table.
+"""Evaluation: teacher and students on the same held-out inputs, one table.
 
-Every row sees exactly the same inputs: fixed windows of the held-out clips (HDM05 actor
-``dg`` by default, or every clip of a folder given with ``--data``), filmed by the same
-random virtual cameras with the same synthetic detector noise (a fixed seed). The
-teacher reads each dense window; a student reads its sparse sample of the same window
-(phase 0) and is scored on all ``T`` frames of its upsampled output.
+Every row sees exactly the same inputs, from one of two sources:
+
+* a **sequence file** (``--sequences FILE``, see :mod:`training.sequences`): fixed 2D pixels +
+  confidence, image sizes and 3D, written once, so the figures cannot move when the noise or
+  camera model changes. Each sequence is normalised with its own image size and lifted with
+  each model's own window ``T`` exactly as :meth:`scjd_core.backends.lifter.ModelBackend.lift`
+  lifts a clip (non-overlapping windows, the last one edge-padded; the tests check that the
+  poses are the same); every frame is scored.
+* **random windows** (no ``--sequences``): fixed windows of the held-out clips (HDM05 actor
+  ``dg`` by default, or every clip of a folder given with ``--data``), filmed by the same
+  random virtual cameras with the same synthetic detector noise (today's defaults, a fixed
+  seed). The teacher reads each dense window; a student reads its sparse sample of the same
+  window (phase 0) and is scored on all ``T`` frames of its upsampled output.
 
 Reported per row: MPJPE, P-MPJPE, MPJVE (mm), per-joint MPJPE, parameters, FLOPs per
 output frame, CPU latency per window and per frame (see :mod:`training.benchmark`).
+Two reference rows (``references`` in the results, see :mod:`training.reference`) keep
+the table honest: the training split's mean pose, and a frame-wise MLP (``--mlp``).
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from scjd_core.skeleton import JOINT_NAMES
 from training.benchmark import cost_figures, cpu_latencies_ms, latency_setup, model_inputs
 from training.common import DEFAULT_CACHE, MocapData, fixed_batches, hardware_info, load_mocap_data
 from training.metrics import mpjpe, mpjve, p_mpjpe, per_joint_mpjpe
+from training.sequences import EvalSequences, load_sequences
 
 #: What the recipe's row names stand for (other names are printed as given).
 ROW_LABELS: dict[str, str] = {
@@ -37,7 +48,10 @@ ROW_LABELS: dict[str, str] = {
     "no-ajad": "SCJD student − AJAD",
     "no-tcd": "SCJD student − TCD",
     "central-k": "SCJD student, K central frames",
+    "mean-pose": "reference: training mean pose",
 }
+#: Name of the mean-pose reference row.
+MEAN_POSE_ROW = "mean-pose"
 
 
 @dataclass
@@ -59,6 +73,11 @@ class EvalOptions:
         cache: parsed-mocap cache folder.
         mocap: already loaded data (skips loading).
         command: the command line, kept in the results.
+        sequences: a fixed sequence file to score on instead of random windows (then
+            ``data``/``split``/``windows``/``seed`` only serve the mean-pose reference).
+        mlp: frame-wise MLP checkpoint (:mod:`training.reference`) for its reference row.
+        mean_pose: add the training split's mean pose as a reference row (needs the mocap
+            data; skipped with a note when there is none and a sequence file is used).
     """
 
     teacher: Path
@@ -74,6 +93,9 @@ class EvalOptions:
     cache: Path | None = DEFAULT_CACHE
     mocap: MocapData | None = None
     command: list[str] = field(default_factory=list)
+    sequences: Path | None = None
+    mlp: Path | None = None
+    mean_pose: bool = True
 
 
 def _predict(model: torch.nn.Module, batches: list[dict], device: torch.device) -> np.ndarray:
@@ -85,28 +107,139 @@ def _predict(model: torch.nn.Module, batches: list[dict], device: torch.device) 
     return torch.cat(outs).numpy()
 
 
-def score(pred: np.ndarray, target: np.ndarray) -> dict[str, Any]:
-    """Accuracy figures (mm) of predictions ``(N, T, 17, 3)`` against ``target``."""
+def sequence_windows(inputs: np.ndarray, window: int) -> np.ndarray:
+    """``(N, F, 17, 3)`` -> ``(N * ceil(F / T), T, 17, 3)``: each sequence cut as ModelBackend.lift cuts a clip.
+
+    Non-overlapping windows of ``T = window`` frames from each sequence's first frame; the last
+    window of a sequence is padded by repeating that sequence's last frame (never another's).
+    """
+    n, f = inputs.shape[:2]
+    per = -(-f // window)
+    padded = np.pad(inputs, ((0, 0), (0, per * window - f), (0, 0), (0, 0)), mode="edge")
+    return padded.reshape(n * per, window, *inputs.shape[2:])
+
+
+def lift_sequences(
+    model: torch.nn.Module, seqs: EvalSequences, device: torch.device, batch_size: int = 256
+) -> np.ndarray:
+    """Lift every sequence as :meth:`ModelBackend.lift` lifts a clip -> ``(N, F, 17, 3)`` float32.
+
+    Each sequence is normalised with its own image size and covered with non-overlapping
+    windows of the model's ``T``, the last one padded by repeating the sequence's last frame
+    (:func:`sequence_windows`); the windows of all sequences are batched together, which
+    gives the same poses as lifting the sequences one by one, many times faster.
+    """
+    window = int(model.config.window)
+    windows = sequence_windows(seqs.normalized(), window)
+    dtype = next(model.parameters()).dtype
+    outs = []
+    with torch.inference_mode():
+        for start in range(0, len(windows), batch_size):
+            chunk = torch.from_numpy(windows[start : start + batch_size]).to(device, dtype=dtype)
+            outs.append(model(*model_inputs(model, chunk), return_attention=False).pose.float().cpu())
+    poses = torch.cat(outs).numpy().reshape(len(seqs), -1, *windows.shape[2:])
+    return np.ascontiguousarray(poses[:, : seqs.frames], dtype=np.float32)
+
+
+def score(pred: np.ndarray, target: np.ndarray, padded: np.ndarray | None = None) -> dict[str, Any]:
+    """Accuracy figures (mm) of predictions ``(N, T, 17, 3)`` against ``target``.
+
+    With a ``padded (N, T)`` mask, ``mpjpe_unpadded_mm`` is the MPJPE of the other frames.
+    """
     joints = per_joint_mpjpe(pred, target)
-    return {
+    out = {
         "mpjpe_mm": mpjpe(pred, target),
         "p_mpjpe_mm": p_mpjpe(pred, target),
         "mpjve_mm": mpjve(pred, target),
         "per_joint_mm": {name: float(v) for name, v in zip(JOINT_NAMES, joints, strict=True)},
     }
+    if padded is not None and (~padded).any():
+        out["mpjpe_unpadded_mm"] = mpjpe(pred[~padded], target[~padded])
+    return out
+
+
+def _first_window(inputs: np.ndarray, window: int) -> torch.Tensor:
+    """``(1, T, 17, 3)``: the first ``T`` frames of the first sequence (edge-padded when shorter)."""
+    x = inputs[0, :window]
+    x = np.pad(x, ((0, window - len(x)), (0, 0), (0, 0)), mode="edge")
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None]
+
+
+def _reference_rows(
+    opts: EvalOptions,
+    mocap: MocapData | None,
+    inputs: np.ndarray,
+    target: np.ndarray,
+    padded: np.ndarray | None,
+    device: torch.device,
+    window: int,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The mean-pose and MLP rows (``references``) and facts about them for the meta."""
+    from training.reference import (
+        MEAN_POSE_SEED,
+        MEAN_POSE_WINDOW,
+        MEAN_POSE_WINDOWS,
+        WindowAdapter,
+        flops_per_frame,
+        load_mlp,
+        mean_pose,
+        mlp_row_name,
+        predict_frames,
+    )
+
+    rows, facts = [], {}
+    if opts.mean_pose:
+        train = mocap.splits.get("train") if mocap is not None else None
+        if train:
+            pose = mean_pose(train)
+            row = {"name": MEAN_POSE_ROW, "kind": "reference", "checkpoint": None, "sha256": None}
+            row.update(score(np.broadcast_to(pose, target.shape), target, padded))
+            row.update(params=None, flops_per_frame=None, latency_window_ms=None, latency_frame_ms=None)
+            row.update(frames_in=0, frames_out=1, sampling="none", pose=pose.round(5).tolist())
+            rows.append(row)
+            facts["mean_pose"] = (
+                f"mean root-relative camera-frame pose of {MEAN_POSE_WINDOWS} fixed training windows of "
+                f"{MEAN_POSE_WINDOW} frames (seed {MEAN_POSE_SEED}, default virtual cameras, mirrors)"
+            )
+        else:
+            facts["mean_pose"] = "skipped: no training clips (mocap data) to average"
+    if opts.mlp is not None:
+        model, meta = load_mlp(opts.mlp, device)
+        row = {"name": mlp_row_name(meta), "kind": "reference", "checkpoint": str(opts.mlp), "sha256": meta["sha256"]}
+        row.update(score(predict_frames(model, inputs, device), target, padded))
+        first = _first_window(inputs, window)
+        latency = cpu_latencies_ms([WindowAdapter(model)], first, opts.latency_repeats, opts.latency_warmup)[0]
+        row.update(
+            params=int(sum(p.numel() for p in model.parameters())),
+            flops_per_frame=flops_per_frame(model),
+            latency_window_ms=latency,
+            latency_frame_ms=latency / window,
+            frames_in=1,
+            frames_out=1,
+            sampling="frame-wise",
+        )
+        tr = meta.get("training", {})
+        keys = ("minutes", "steps_done", "frames_seen", "wall_clock_s", "best_step", "noise")
+        row["training"] = {k: tr.get(k) for k in keys}
+        row["training"]["val_mpjpe_mm"] = meta.get("metrics", {}).get("val_mpjpe_mm")
+        rows.append(row)
+    return rows, facts
 
 
 def evaluate(opts: EvalOptions) -> dict[str, Any]:
-    """Evaluate the teacher and every student on the same windows.
+    """Evaluate the teacher and every student on the same inputs (a sequence file or random windows).
 
     Returns:
         ``{"meta": {...}, "joints": [...], "rows": [{name, kind, checkpoint, mpjpe_mm,
         p_mpjpe_mm, mpjve_mm, per_joint_mm, params, flops_per_frame, latency_window_ms,
-        latency_frame_ms, frames_in, frames_out, sampling}, ...]}``.
+        latency_frame_ms, frames_in, frames_out, sampling}, ...], "references": [...]}``;
+        ``references`` holds the mean-pose and MLP rows (same keys; ``None`` for costs that do
+        not apply).
 
     Raises:
         CheckpointError: for a bad checkpoint; InputError for a student whose window
-            differs from the teacher's, duplicate names, or missing data.
+            differs from the teacher's (random windows only), duplicate names, missing data
+            or a bad sequence file.
     """
     from scjd_core.device import resolve_device
     from scjd_core.models import load_checkpoint
@@ -114,9 +247,10 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     names = ["teacher"] + [n for n, _ in opts.students]
     if len(set(names)) != len(names):
         raise InputError(f"row names must be distinct (got {names}): use --students name=PATH with unique names")
+    if MEAN_POSE_ROW in names or any(n.startswith("mlp-") for n in names):
+        raise InputError(f"'{MEAN_POSE_ROW}' and 'mlp-*' name reference rows: give the students other names")
     device = torch.device(resolve_device(opts.device))
-    mocap = opts.mocap if opts.mocap is not None else load_mocap_data(opts.data, opts.cache)
-    clips = mocap.clips(opts.split)
+    seqs = load_sequences(opts.sequences) if opts.sequences is not None else None
     models = [("teacher", Path(opts.teacher))] + [(n, Path(p)) for n, p in opts.students]
     loaded = []
     for name, path in models:
@@ -125,59 +259,115 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
             raise InputError(f"--teacher {path} is a {meta['kind']} checkpoint: pass the teacher checkpoint")
         loaded.append((name, path, model, meta))
     window = loaded[0][2].config.window
-    for name, path, model, _ in loaded[1:]:
-        if model.config.window != window:
-            raise InputError(
-                f"{name} ({path}) has window T={model.config.window} but the teacher has T={window}: "
-                "evaluate models made for the same window"
-            )
-    batches = fixed_batches(clips, window, opts.windows, opts.batch_size, opts.seed)
-    target = torch.cat([b["target"] for b in batches]).numpy()
-    latency_window = batches[0]["inputs"][:1]
-    latencies = cpu_latencies_ms(
-        [m for _, _, m, _ in loaded], latency_window, opts.latency_repeats, opts.latency_warmup
-    )
+    if seqs is None:
+        for name, path, model, _ in loaded[1:]:
+            if model.config.window != window:
+                raise InputError(
+                    f"{name} ({path}) has window T={model.config.window} but the teacher has T={window}: "
+                    "evaluate models made for the same window"
+                )
+    mocap = opts.mocap
+    if mocap is None and (seqs is None or opts.mean_pose):
+        try:
+            mocap = load_mocap_data(opts.data, opts.cache)
+        except InputError:
+            if seqs is None:
+                raise
+            print("note: no mocap data found, so no mean-pose reference row (pass --data to add it)")
+
+    padded = None
+    if seqs is not None:
+        inputs, target, padded = seqs.normalized(), seqs.poses_3d, seqs.padded
+        predictions = [lift_sequences(model, seqs, device) for _, _, model, _ in loaded]
+    else:
+        clips = mocap.clips(opts.split)
+        batches = fixed_batches(clips, window, opts.windows, opts.batch_size, opts.seed)
+        inputs = torch.cat([b["inputs"] for b in batches]).numpy()
+        target = torch.cat([b["target"] for b in batches]).numpy()
+        predictions = [_predict(model, batches, device) for _, _, model, _ in loaded]
+    latencies: dict[int, float] = {}
+    for t in sorted({m.config.window for _, _, m, _ in loaded}):  # one round-robin per window length
+        group = [i for i, (_, _, m, _) in enumerate(loaded) if m.config.window == t]
+        times = cpu_latencies_ms(
+            [loaded[i][2] for i in group], _first_window(inputs, t), opts.latency_repeats, opts.latency_warmup
+        )
+        latencies.update(zip(group, times, strict=True))
     rows = []
-    for (name, path, model, meta), latency in zip(loaded, latencies, strict=True):
+    for i, ((name, path, model, meta), pred) in enumerate(zip(loaded, predictions, strict=True)):
         row = {"name": name, "kind": meta["kind"], "checkpoint": str(path), "sha256": meta["sha256"]}
-        row.update(score(_predict(model, batches, device), target))
-        row.update(cost_figures(model, latency))
+        row.update(score(pred, target, padded))
+        row.update(cost_figures(model, latencies[i]))
         row["sampling"] = getattr(model.config, "sampling", "dense")
         rows.append(row)
-    split = opts.split if opts.split != "auto" else ("test" if mocap.splits["test"] else "all")
-    meta = {
+    references, facts = _reference_rows(opts, mocap, inputs, target, padded, device, window)
+
+    meta: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "data": mocap.describe(),
-        "split": split,
-        "subjects": sorted({str(c.subject) for c in clips}),
-        "clips": len(clips),
-        "windows": opts.windows,
-        "window": window,
-        "seed": opts.seed,
-        "inputs": "virtual cameras + synthetic detector noise (training.data defaults), fixed seed",
-        "hardware": hardware_info(device),
-        "latency": latency_setup(opts.latency_repeats, opts.latency_warmup),
-        "command": list(opts.command),
+        "data": mocap.describe() if mocap is not None else None,
     }
-    return {"meta": meta, "joints": list(JOINT_NAMES), "rows": rows}
+    if seqs is not None:
+        d = seqs.describe()
+        meta.update(
+            protocol="sequences",
+            sequences=d,
+            split=d["split"],
+            subjects=d["subjects"],
+            clips=seqs.meta.get("unique_clips"),
+            frames=d["total_frames"],
+            window=window,
+            seed=d["seed"],
+            inputs=f"fixed sequence file {d['file']} (sha256 {d['sha256']}): 2D pixels + confidence, image size, 3D",
+            windowing="each sequence normalised with its image size and lifted like ModelBackend.lift: "
+            "non-overlapping windows of the model's T, the last one edge-padded; every frame scored",
+        )
+    else:
+        split = opts.split if opts.split != "auto" else ("test" if mocap.splits["test"] else "all")
+        meta.update(
+            protocol="windows",
+            split=split,
+            subjects=sorted({str(c.subject) for c in clips}),
+            clips=len(clips),
+            windows=opts.windows,
+            window=window,
+            seed=opts.seed,
+            inputs="virtual cameras + synthetic detector noise (training.data defaults), fixed seed",
+        )
+    meta.update(
+        references=facts,
+        hardware=hardware_info(device),
+        latency=latency_setup(opts.latency_repeats, opts.latency_warmup),
+        command=list(opts.command),
+    )
+    return {"meta": meta, "joints": list(JOINT_NAMES), "rows": rows, "references": references}
 
 
 def _label(name: str) -> str:
+    if name.startswith("mlp-") and name not in ROW_LABELS:
+        return f"reference: frame-wise MLP ({name[4:]})"
     return ROW_LABELS.get(name, name)
+
+
+def all_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The model rows, then the reference rows (older results have none)."""
+    return [*results["rows"], *results.get("references", [])]
+
+
+def _cell(value: Any, fmt: str, scale: float = 1.0) -> str:
+    return "—" if value is None else format(value / scale if scale != 1.0 else value, fmt)
 
 
 def row_cells(r: dict[str, Any]) -> list[str]:
     """One evaluation row as text cells (shared by the printed table and the model card)."""
     return [
         _label(r["name"]),
-        f"{r['frames_in']}/{r['frames_out']}",
+        f"{r['frames_in']}/{r['frames_out']}" if r.get("frames_in") else "—",
         f"{r['mpjpe_mm']:.1f}",
         f"{r['p_mpjpe_mm']:.1f}",
         f"{r['mpjve_mm']:.2f}",
-        f"{r['params']:,}",
-        f"{r['flops_per_frame'] / 1e6:.2f}",
-        f"{r['latency_window_ms']:.2f}",
-        f"{r['latency_frame_ms']:.3f}",
+        _cell(r.get("params"), ","),
+        _cell(r.get("flops_per_frame"), ".2f", 1e6),
+        _cell(r.get("latency_window_ms"), ".2f"),
+        _cell(r.get("latency_frame_ms"), ".3f"),
     ]
 
 
@@ -185,17 +375,17 @@ def format_table(results: dict[str, Any]) -> str:
     """The main table as aligned plain text."""
     head = ["model", "in/out", "MPJPE", "P-MPJPE", "MPJVE", "params", "MFLOPs/frame", "ms/window", "ms/frame"]
     lines = [head]
-    for r in results["rows"]:
+    for r in all_rows(results):
         lines.append(row_cells(r))
-    return _align(lines, "errors in mm; latency: CPU, batch 1 window, median")
+    return _align(lines, "errors in mm; latency: CPU, batch 1 window, median (MLP: the window's frames as one batch)")
 
 
 def format_per_joint(results: dict[str, Any]) -> str:
     """Per-joint MPJPE (mm): one row per joint, one column per model."""
-    names = [r["name"] for r in results["rows"]]
-    lines = [["joint", *names]]
+    rows = all_rows(results)
+    lines = [["joint", *(r["name"] for r in rows)]]
     for joint in results["joints"]:
-        lines.append([joint, *(f"{r['per_joint_mm'][joint]:.1f}" for r in results["rows"])])
+        lines.append([joint, *(f"{r['per_joint_mm'][joint]:.1f}" for r in rows)])
     return _align(lines, "per-joint MPJPE in mm")
 
 
@@ -215,11 +405,21 @@ def write_results(results: dict[str, Any], path: str | Path) -> Path:
     return path
 
 
+def describe_inputs(meta: dict[str, Any]) -> str:
+    """One line saying what the rows were scored on."""
+    if meta.get("protocol") == "sequences":
+        d = meta["sequences"]
+        return (
+            f"sequence file {d['file']} (sha256 {d['sha256'][:12]}…): {d['sequences']} sequences x {d['frames']} "
+            f"frames = {d['total_frames']} frames of '{d['split']}' (subjects {', '.join(d['subjects'])}), "
+            f"noise {d['noise']}, seed {d['seed']}; every frame scored, each model windowed with its own T"
+        )
+    return (
+        f"{meta['windows']} windows of T={meta['window']} from {meta['clips']} '{meta['split']}' clips "
+        f"(subjects {', '.join(meta['subjects'])}), seed {meta['seed']}"
+    )
+
+
 def summary(results: dict[str, Any]) -> str:
     """Header line + both tables, as printed by the CLI."""
-    m = results["meta"]
-    head = (
-        f"{m['windows']} windows of T={m['window']} from {m['clips']} '{m['split']}' clips "
-        f"(subjects {', '.join(m['subjects'])}), seed {m['seed']}"
-    )
-    return "\n\n".join([head, format_table(results), format_per_joint(results)])
+    return "\n\n".join([describe_inputs(results["meta"]), format_table(results), format_per_joint(results)])

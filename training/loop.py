@@ -9,6 +9,10 @@ instead of six, and every student sees exactly the same data (a fair ablation).
 
 The loop avoids per-step host syncs: losses are accumulated on the device and read
 (``.item()``) only every ``log_every`` steps and at validation.
+
+Under ``torchrun`` (:mod:`training.distributed`) every rank runs this loop on its share of
+each global batch, each member trains through a ``DistributedDataParallel`` wrapper, and
+only rank 0 validates, logs and writes checkpoints and ``state.pt``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from scjd_core.errors import CheckpointError, ScjdError
+from training import distributed
 from training.common import MetricsLog, load_train_state, rng_state, save_train_state, set_rng_state
 
 
@@ -46,6 +51,14 @@ class LoopConfig:
         log_every: read the running losses back every this many steps.
         seed: seed of the data, the sampling phases and the initialisation.
         workers: DataLoader worker processes making batches (0 = in the main process).
+        minutes: wall-clock budget of the run (0 = none): the loop measures its own speed
+            (steps and validations per second) and sets ``steps`` so the run ends within the
+            budget; the cosine schedule follows the re-estimated length. The steps actually
+            run are recorded, so a resumed run keeps them.
+        ema: decay of an exponential moving average of the weights (0 = off); validation,
+            the best checkpoint and the shipped weights then use the averaged model.
+        amp: ``"auto"`` (bf16 autocast on CUDA, fp32 on CPU, where bf16 measured slower),
+            ``"bf16"`` or ``"off"``.
     """
 
     steps: int = 1000
@@ -59,12 +72,33 @@ class LoopConfig:
     log_every: int = 25
     seed: int = 0
     workers: int = 0
+    minutes: float = 0.0
+    ema: float = 0.0
+    amp: str = "auto"
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.batch_size < 1:
             raise ValueError(f"steps and batch size must be >= 1, got {self.steps} and {self.batch_size}")
         if self.lr <= 0 or self.val_every < 1 or self.log_every < 1 or self.warmup < 0:
             raise ValueError("lr must be > 0, val_every and log_every >= 1, warmup >= 0")
+        if self.minutes < 0 or not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"minutes must be >= 0 and ema in [0, 1), got {self.minutes} and {self.ema}")
+        if self.amp not in ("auto", "bf16", "off"):
+            raise ValueError(f"amp must be auto, bf16 or off, got {self.amp!r}")
+
+    def autocast(self, device: torch.device) -> Any:
+        """The autocast context of a training forward on ``device`` (see ``amp``)."""
+        use = self.amp == "bf16" or (self.amp == "auto" and device.type == "cuda")
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=use)
+
+    def autocast_inference(self, device: torch.device) -> Any:
+        """The autocast context of a no-gradient forward (the frozen teacher): bf16 unless ``amp="off"``.
+
+        Unlike training steps, the teacher's inference forward is faster in bf16 on this project's
+        CPU too (AVX-512 BF16: 49 vs 76 ms per 81-frame window of the shipped teacher); its outputs
+        are distillation targets, where bf16's ~1 mm differences do not matter.
+        """
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.amp != "off")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (for metadata)."""
@@ -107,6 +141,12 @@ class Member:
     best_step: int = -1
     best_weights: dict[str, Tensor] = field(default_factory=dict)
     sums: dict[str, Tensor] = field(default_factory=dict)
+    ema: torch.optim.swa_utils.AveragedModel | None = None
+
+    @property
+    def eval_model(self) -> nn.Module:
+        """The model validated and shipped: the weight average when EMA is on, else the model."""
+        return self.ema.module if self.ema is not None else self.model
 
     def parameters(self) -> list[nn.Parameter]:
         """Trainable parameters of the model and its extra modules."""
@@ -127,6 +167,9 @@ class Member:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: cosine_with_warmup(s, cfg.steps, cfg.warmup, cfg.min_lr_ratio)
         )
+        if cfg.ema > 0:
+            avg = torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema)
+            self.ema = torch.optim.swa_utils.AveragedModel(self.model, multi_avg_fn=avg, use_buffers=True)
 
     def state(self) -> dict[str, Any]:
         """Everything needed to resume this member."""
@@ -138,6 +181,7 @@ class Member:
             "best": self.best,
             "best_step": self.best_step,
             "best_weights": self.best_weights,
+            "ema": self.ema.state_dict() if self.ema is not None else {},
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -149,28 +193,49 @@ class Member:
         self.scheduler.load_state_dict(state["scheduler"])
         self.best, self.best_step = float(state["best"]), int(state["best_step"])
         self.best_weights = dict(state["best_weights"])
+        if self.ema is not None and state.get("ema"):
+            self.ema.load_state_dict(state["ema"])
 
     def best_model(self) -> nn.Module:
         """A copy of the model holding the weights of the best validation step."""
-        model = copy.deepcopy(self.model)
+        model = copy.deepcopy(self.eval_model)
         if self.best_weights:
             model.load_state_dict(self.best_weights)
         return model.eval()
 
 
+class _Trainable(nn.Module):
+    """A member's model and extra modules as one module whose forward is the member's loss.
+
+    This is what ``DistributedDataParallel`` wraps: every trained parameter (the DJED
+    projection too) takes part in the gradient averaging, while ``loss_fn`` still receives
+    the plain model (its ``config``, ``sample_indices``, ...).
+    """
+
+    def __init__(self, member: Member) -> None:
+        super().__init__()
+        self.model = member.model
+        self.extra = member.extra
+        self.loss_fn = member.loss_fn
+
+    def forward(self, batch: dict[str, Tensor], shared: dict) -> dict[str, Tensor]:
+        return self.loss_fn(self.model, batch, shared)
+
+
 @torch.no_grad()
 def validate(member: Member, batches: Sequence[dict[str, Tensor]], device: torch.device) -> float:
     """MPJPE (mm) of ``member`` over all frames of the fixed validation batches."""
-    was_training = member.model.training
-    member.model.eval()
+    model = member.eval_model
+    was_training = model.training
+    model.eval()
     total = torch.zeros((), device=device, dtype=torch.float64)
     count = 0
     for batch in batches:
-        pred = member.predict(member.model, batch["inputs"].to(device))
+        pred = member.predict(model, batch["inputs"].to(device)).float()
         err = torch.linalg.vector_norm(pred - batch["target"].to(device), dim=-1)
         total += err.sum(dtype=torch.float64)
         count += err.numel()
-    member.model.train(was_training)
+    model.train(was_training)
     return float(total.item()) / max(count, 1) * 1000.0
 
 
@@ -221,8 +286,10 @@ class TrainingLoop:
         self.val_batches = val_batches
         self.shared_fn = shared_fn
         self.save_fn = save_fn
-        self.log = MetricsLog(self.run_dir, "train")
-        self.val_log = MetricsLog(self.run_dir, "val")
+        self.main = distributed.is_main()  # rank 0 (or a single process) validates, logs and saves
+        self.log = MetricsLog(self.run_dir, "train") if self.main else None
+        self.val_log = MetricsLog(self.run_dir, "val") if self.main else None
+        self.wrapped: dict[str, nn.Module] = {}  # member name -> its DDP wrapper (data-parallel runs)
         self.start_step = 0
         self.elapsed = 0.0
         for m in self.members:
@@ -255,11 +322,14 @@ class TrainingLoop:
         set_rng_state(state["rng"])
         self.start_step = int(state["step"])
         self.elapsed = float(state["wall_clock_s"])
+        if self.cfg.minutes > 0:  # a budgeted run keeps the length it had estimated
+            self.cfg.steps = max(int(state.get("steps", self.cfg.steps)), self.start_step)
         return self.start_step
 
     def _save_state(self, step: int, elapsed: float) -> None:
         state = {
             "step": step,
+            "steps": self.cfg.steps,
             "wall_clock_s": elapsed,
             "rng": rng_state(),
             "members": {m.name: m.state() for m in self.members},
@@ -267,21 +337,39 @@ class TrainingLoop:
         save_train_state(self.state_path, state)
 
     def _train_step(self, member: Member, batch: dict, shared: dict) -> None:
-        parts = member.loss_fn(member.model, batch, shared)
+        ddp = self.wrapped.get(member.name)
+        with self.cfg.autocast(self.device):
+            parts = ddp(batch, shared) if ddp is not None else member.loss_fn(member.model, batch, shared)
         member.optimizer.zero_grad(set_to_none=True)
         parts["loss"].backward()
         if self.cfg.grad_clip > 0:
             parts["grad_norm"] = torch.nn.utils.clip_grad_norm_(member.parameters(), self.cfg.grad_clip)
         member.optimizer.step()
         member.scheduler.step()
+        if member.ema is not None:
+            member.ema.update_parameters(member.model)
         for key, value in parts.items():
             value = value.detach()
             member.sums[key] = member.sums[key] + value if key in member.sums else value.clone()
 
-    def _flush(self, step: int, count: int, elapsed: float, bar: Any) -> None:
-        postfix = {}
+    def _flush(self, step: int, count: int, elapsed: float, bar: Any, rate: float) -> None:
+        """Write the running losses of the last ``count`` steps; ``rate`` = training windows/s over them."""
+        window = int(self.val_batches[0]["inputs"].shape[1]) if self.val_batches else 0
+        postfix = {"win/s": f"{rate:.0f}"}
+        if distributed.is_active():  # log the global batch's losses: the mean of the ranks' (equal shares)
+            keys = [(m, k) for m in self.members for k in sorted(m.sums)]
+            means = distributed.mean_over_ranks(torch.stack([m.sums[k].float() for m, k in keys]))
+            for (m, k), v in zip(keys, means.unbind(), strict=True):
+                m.sums[k] = v
         for m in self.members:
-            record = {"step": step, "member": m.name, "lr": m.scheduler.get_last_lr()[0], "time_s": elapsed}
+            record = {
+                "step": step,
+                "member": m.name,
+                "lr": m.scheduler.get_last_lr()[0],
+                "time_s": elapsed,
+                "windows_per_s": rate,
+                "frames_per_s": rate * window,
+            }
             record.update({k: float(v.item()) / count for k, v in m.sums.items()})
             m.sums.clear()
             if not math.isfinite(record["loss"]):
@@ -289,7 +377,8 @@ class TrainingLoop:
                     f"{m.name}: the training loss became {record['loss']} at step {step}: "
                     "lower --lr or raise --grad-clip"
                 )
-            self.log.write(record)
+            if self.log is not None:
+                self.log.write(record)
             postfix[m.name] = f"{record['loss']:.4f}"
         bar.set_postfix(postfix, refresh=False)
 
@@ -299,7 +388,8 @@ class TrainingLoop:
             self.val_log.write({"step": step, "member": m.name, "val_mpjpe_mm": val, "time_s": elapsed})
             if val < m.best:
                 m.best, m.best_step = val, step
-                m.best_weights = {k: v.detach().to("cpu", copy=True) for k, v in m.model.state_dict().items()}
+                weights = m.eval_model.state_dict()
+                m.best_weights = {k: v.detach().to("cpu", copy=True) for k, v in weights.items()}
                 self.save_fn(m, self._info(m, step, elapsed, final=False))
 
     @staticmethod
@@ -312,34 +402,73 @@ class TrainingLoop:
             "final": final,
         }
 
+    def _budget_steps(self, step: int, elapsed: float) -> None:
+        """Re-estimate ``cfg.steps`` so the run ends within ``cfg.minutes`` (see :class:`LoopConfig`).
+
+        Data-parallel runs take rank 0's estimate on every rank (the ranks must run the same steps).
+        """
+        if self.cfg.minutes <= 0:
+            return
+        run_steps, run_time = step - self.start_step, elapsed - self.elapsed
+        if run_steps >= 1 and run_time > 0:
+            left = self.cfg.minutes * 60.0 - elapsed
+            self.cfg.steps = max(step + 1, step + int(left * run_steps / run_time))
+        self.cfg.steps = distributed.broadcast_int(self.cfg.steps)
+
     def run(self, batches: Iterator[dict[str, Tensor]], progress: bool = True) -> LoopResult:
-        """Train from :attr:`start_step` to ``cfg.steps``; ``batches`` yields those steps' batches."""
+        """Train from :attr:`start_step` to ``cfg.steps``; ``batches`` yields those steps' batches.
+
+        With ``cfg.minutes`` set, ``batches`` must not end before the re-estimated step count
+        (:func:`training.common.train_batches` with ``stop=None`` is endless).
+        """
         from tqdm import tqdm
 
         cfg = self.cfg
+        if distributed.is_active():  # gradient averaging over the ranks (the EMA keeps averaging m.model)
+            self.wrapped = {m.name: distributed.wrap(_Trainable(m), self.device) for m in self.members}
+        world = distributed.world_size()
         t0 = time.perf_counter() - self.elapsed
+        progress = progress and self.main
         bar = tqdm(total=cfg.steps, initial=self.start_step, disable=not progress, unit="step", dynamic_ncols=True)
         pending = 0
+        windows = 0
+        t_flush = time.perf_counter()
         step = self.start_step
-        for step in range(self.start_step + 1, cfg.steps + 1):
+        calibrate = self.start_step + 20  # first speed estimate of a budgeted run (after warm-up)
+        while step < cfg.steps:
+            step += 1
             batch = {k: v.to(self.device, non_blocking=True) for k, v in next(batches).items()}
             shared = self.shared_fn(batch, step - 1)
             for m in self.members:
                 self._train_step(m, batch, shared)
             pending += 1
+            windows += int(batch["inputs"].shape[0]) * world  # the global batch
             bar.update(1)
+            if step == calibrate:
+                self._budget_steps(step, time.perf_counter() - t0)
+                bar.total = cfg.steps
             last = step == cfg.steps
             if step % cfg.log_every == 0 or last:
-                self._flush(step, pending, time.perf_counter() - t0, bar)
-                pending = 0
+                now = time.perf_counter()
+                self._flush(step, pending, now - t0, bar, windows / max(now - t_flush, 1e-9))
+                pending, windows, t_flush = 0, 0, now
             if step % cfg.val_every == 0 or last:
                 elapsed = time.perf_counter() - t0
-                self._validate(step, elapsed)
-                self._save_state(step, elapsed)
+                if self.main:
+                    self._validate(step, elapsed)
+                    self._save_state(step, elapsed)
+                distributed.barrier()  # the other ranks wait for rank 0's validation and state.pt
+                if not last:
+                    self._budget_steps(step, time.perf_counter() - t0)
+                    bar.total = cfg.steps
+                    t_flush = time.perf_counter()  # validation time is not training throughput
         bar.close()
         elapsed = time.perf_counter() - t0
-        for m in self.members:  # re-save with the final facts (total time, steps done)
-            self.save_fn(m, self._info(m, step, elapsed, final=True))
+        if self.main:
+            for m in self.members:  # re-save with the final facts (total time, steps done)
+                self.save_fn(m, self._info(m, step, elapsed, final=True))
+        distributed.barrier()  # the checkpoints exist on every rank's return (the recipe loads the teacher next)
+        self.wrapped = {}
         return LoopResult(
             step=step,
             wall_clock_s=elapsed,

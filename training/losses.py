@@ -76,6 +76,11 @@ class DistillConfig:
             always count).
         ajad_off_weight: weight of non-adjacent pairs (0 = restricted to adjacent pairs).
         tcd_velocity_weight: weight of the velocity term inside TCD.
+        balance: scale each distillation term by a running ratio ``|L_pose| / |term|`` (an
+            exponential average of the detached magnitudes, no gradient), so that λ = 1 means
+            "as strong as the pose loss" whatever the term's units. Without it the raw terms
+            differ by orders of magnitude (AJAD's KL is ~20-1000x smaller than the others).
+        balance_momentum: momentum of those running ratios.
     """
 
     lambda_djed: float = 1.0
@@ -88,6 +93,8 @@ class DistillConfig:
     ajad_hops: int = 1
     ajad_off_weight: float = 0.0
     tcd_velocity_weight: float = 1.0
+    balance: bool = True
+    balance_momentum: float = 0.99
 
     def __post_init__(self) -> None:
         for name in ("lambda_djed", "lambda_ajad", "lambda_tcd", "ajad_off_weight", "tcd_velocity_weight"):
@@ -265,6 +272,19 @@ class DistillLoss(nn.Module):
             AJADLoss(config.ajad_hops, config.ajad_off_weight, config.ajad_mode) if config.lambda_ajad > 0 else None
         )
         self.tcd = TCDLoss(config.tcd_velocity_weight) if config.lambda_tcd > 0 else None
+        # Running |L_pose| / |term| of each term (NaN = not yet measured), see DistillConfig.balance.
+        self.register_buffer("balance_scale", torch.full((3,), float("nan")))
+
+    def _weight(self, slot: int, lam: float, pose: Tensor, term: Tensor) -> Tensor | float:
+        """λ of a term, times its running magnitude ratio when balancing (updated in training)."""
+        if not self.config.balance:
+            return lam
+        if self.training:
+            ratio = (pose.detach().float() / term.detach().float().clamp_min(1e-12)).clamp(1e-3, 1e6)
+            old = self.balance_scale[slot]
+            m = self.config.balance_momentum
+            self.balance_scale[slot] = torch.where(torch.isnan(old), ratio, m * old + (1 - m) * ratio)
+        return lam * self.balance_scale[slot].nan_to_num(1.0)
 
     def forward(self, student_out: Any, teacher_out: Any | None, target: Tensor, indices: Tensor) -> dict:
         """Compute every active term.
@@ -296,13 +316,13 @@ class DistillLoss(nn.Module):
                 teacher_out.pose[:, indices],
                 sparse_target,
             )
-            total = total + cfg.lambda_djed * parts["djed"]
+            total = total + self._weight(0, cfg.lambda_djed, pose, parts["djed"]) * parts["djed"]
         if self.ajad is not None:
             teacher_maps = [a[:, indices] for a in teacher_out.attention]
             parts["ajad"] = self.ajad(list(student_out.attention), teacher_maps)
-            total = total + cfg.lambda_ajad * parts["ajad"]
+            total = total + self._weight(1, cfg.lambda_ajad, pose, parts["ajad"]) * parts["ajad"]
         if self.tcd is not None:
             parts["tcd"] = self.tcd(student_out.pose, teacher_out.pose)
-            total = total + cfg.lambda_tcd * parts["tcd"]
+            total = total + self._weight(2, cfg.lambda_tcd, pose, parts["tcd"]) * parts["tcd"]
         parts["loss"] = total
         return parts

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scjd_core.atomic import atomic_write
-from training.evaluate import row_cells
+from training.evaluate import all_rows, row_cells
 
 _INTENDED_USE = (
     "2D-to-3D lifting of one person's body pose from ordinary video: MediaPipe Pose 2D keypoints "
@@ -23,8 +23,9 @@ _LIMITATIONS = [
     "Trained only on motion capture seen by *virtual* cameras with *synthetic* detector noise; "
     "real MediaPipe keypoints differ in ways the noise model only approximates.",
     "Small data (HDM05 + CMU subsets, a handful of people, one CMU skeleton for all CMU subjects) "
-    "and a short CPU training budget: accuracy is far from published Human3.6M figures and is not "
-    "comparable to them (different data, joints definitions and protocol).",
+    "and a short training budget (see Training; the students' validation error was still falling fast "
+    "when their budget ended): accuracy is far from published Human3.6M figures and is not comparable "
+    "to them (different data, joint definitions and protocol).",
     "Outputs are root-relative: no global translation; the scale is that of an average adult.",
     "One person per frame; poses rare in the data (lying, crawling, acrobatics) are less accurate.",
 ]
@@ -37,8 +38,8 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def results_table(results: dict[str, Any]) -> str:
-    """The evaluation table in Markdown."""
-    rows = [row_cells(r) for r in results["rows"]]
+    """The evaluation table in Markdown (model rows, then the reference rows when there are any)."""
+    rows = [row_cells(r) for r in all_rows(results)]
     header = [
         "model",
         "frames in/out",
@@ -55,9 +56,141 @@ def results_table(results: dict[str, Any]) -> str:
 
 def per_joint_table(results: dict[str, Any]) -> str:
     """Per-joint MPJPE (mm) in Markdown, one column per model."""
-    header = ["joint", *(r["name"] for r in results["rows"])]
-    rows = [[j, *(f"{r['per_joint_mm'][j]:.1f}" for r in results["rows"])] for j in results["joints"]]
+    header = ["joint", *(r["name"] for r in all_rows(results))]
+    rows = [[j, *(f"{r['per_joint_mm'][j]:.1f}" for r in all_rows(results))] for j in results["joints"]]
     return _md_table(header, rows)
+
+
+def _inputs_paragraph(m: dict[str, Any]) -> str:
+    if m.get("protocol") == "sequences":
+        d = m["sequences"]
+        pad = d.get("padded_fraction")
+        padding = f"; {pad:.0%} of the frames repeat a clip's first or last frame (clip shorter than F)" if pad else ""
+        return (
+            f"Inputs: the fixed sequence file `{d['file']}` (sha256 `{d['sha256']}`): {d['sequences']} sequences of "
+            f"F={d['frames']} frames, {d['total_frames']} frames of the '{d['split']}' split (subjects: "
+            f"{', '.join(d['subjects'])}), 2D pixels + confidence from virtual cameras with the '{d['noise']}' "
+            f"synthetic detector noise (seed {d['seed']}), written once so that later changes of the noise or camera "
+            f"model cannot move these figures{padding}. Each sequence is normalised with its own image size and "
+            "lifted with each model's own window T as `ModelBackend.lift` lifts a clip (non-overlapping windows, "
+            "the last one edge-padded); every frame is scored, and every row sees the same inputs. Students read "
+            "their sparse sample of each window and are scored on all T frames of their upsampled output."
+        )
+    return (
+        f"Inputs: {m['windows']} windows of T={m['window']} frames from the {m['clips']} '{m['split']}' clips "
+        f"(subjects: {', '.join(m['subjects'])}), seen by random virtual cameras with synthetic detector "
+        f"noise (seed {m['seed']}); every row sees the same inputs. Students read their sparse sample of "
+        "each window and are scored on all T frames of their upsampled output."
+    )
+
+
+def _references_paragraph(results: dict[str, Any]) -> str:
+    refs = results.get("references") or []
+    facts = results["meta"].get("references") or {}
+    parts = []
+    for r in refs:
+        if r["name"] == "mean-pose":
+            how = facts.get("mean_pose", "mean pose of the training split")
+            parts.append(f"*mean pose*: the {how}, predicted for every frame")
+        elif r["name"].startswith("mlp-"):
+            tr = r.get("training") or {}
+            val = tr.get("val_mpjpe_mm")
+            parts.append(
+                "*frame-wise MLP* (`training/reference.py`): one frame's 17 × 3 normalised inputs → Linear 512 → "
+                "two residual blocks → Linear 51, no temporal context, trained with AdamW on MPJPE for "
+                f"{tr.get('minutes', '?')} min ({tr.get('steps_done', '?')} steps) on frames of the same training "
+                "windows as the teacher"
+                + (f" (best validation MPJPE {val:.1f} mm)" if isinstance(val, int | float) else "")
+            )
+    if not parts:
+        return (
+            "No reference rows in these results (mean pose, frame-wise MLP): see `python -m training evaluate --help`."
+        )
+    return "Reference rows: " + "; ".join(parts) + ". The teacher and the students must beat them clearly."
+
+
+def _row(results: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((r for r in all_rows(results) if r["name"] == name), None)
+
+
+def target_checks(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    """The accuracy issue's targets, checked on these results: ``(target, figure, met)``; met None = not measurable."""
+    t, s, nd, mlp = (_row(results, n) for n in ("teacher", "scjd", "no-distill", "mlp-10min"))
+    out: list[tuple[str, str, bool | None]] = []
+    if t:
+        out.append(("teacher MPJPE ≤ 60 mm", f"{t['mpjpe_mm']:.1f} mm", t["mpjpe_mm"] <= 60.0))
+        out.append(("teacher P-MPJPE ≤ 42 mm", f"{t['p_mpjpe_mm']:.1f} mm", t["p_mpjpe_mm"] <= 42.0))
+    if t and s:
+        ratio = s["mpjpe_mm"] / t["mpjpe_mm"]
+        out.append(("SCJD student MPJPE ≤ 1.05 × teacher", f"{ratio:.3f} ×", ratio <= 1.05))
+    if s and nd:
+        ratio = s["mpjpe_mm"] / nd["mpjpe_mm"]
+        out.append(("SCJD student MPJPE ≤ 0.97 × undistilled", f"{ratio:.3f} ×", ratio <= 0.97))
+    if s:
+        for name, label in (("no-djed", "DJED"), ("no-ajad", "AJAD"), ("no-tcd", "TCD")):
+            r = _row(results, name)
+            if r:
+                cost = r["mpjpe_mm"] - s["mpjpe_mm"]
+                out.append((f"removing {label} costs accuracy", f"{cost:+.1f} mm", cost > 0))
+    if mlp:
+        for r in (t, s):
+            if r:
+                gain = 1.0 - r["mpjpe_mm"] / mlp["mpjpe_mm"]
+                out.append((f"{r['name']} beats the 10-min MLP by ≥ 15 %", f"{gain:+.1%}", gain >= 0.15))
+    if t and s:
+        ratio = t["flops_per_frame"] / s["flops_per_frame"]
+        out.append(("teacher/student FLOPs per output frame ≥ 15 ×", f"{ratio:.1f} ×", ratio >= 15.0))
+    return out
+
+
+def _targets_section(results: dict[str, Any]) -> list[str]:
+    checks = target_checks(results)
+    if not checks:
+        return []
+    rows = [[name, fig, "met" if ok else ("**missed**" if ok is False else "—")] for name, fig, ok in checks]
+    return [
+        "### Targets",
+        "",
+        "Checked on the table below (computed from the results, not typed in). Throughput targets are in "
+        "`BENCHMARKS.md` (`scjd bench`).",
+        "",
+        _md_table(["target", "figure", ""], rows),
+        "",
+    ]
+
+
+def _extra_section(extra: dict[str, Any] | None) -> list[str]:
+    if not extra:
+        return []
+    return [
+        "## The same models under the current noise defaults",
+        "",
+        _inputs_paragraph(extra["meta"]),
+        "",
+        results_table(extra),
+        "",
+    ]
+
+
+#: Documents the card links to when they exist (path, sentence).
+_DOCS = (
+    ("docs/learning_curves.png", "Learning curves (validation MPJPE against step and against minutes)"),
+    ("docs/noise_calibration.md", "Synthetic detector noise fitted to MediaPipe on real clips"),
+    ("docs/squat_check.md", "Real-video check (squat depth, knee angles, left/right leg lengths)"),
+)
+
+
+def _docs_section() -> list[str]:
+    root = Path(__file__).resolve().parents[1]
+    found = [(p, what) for p, what in _DOCS if (root / p).is_file()]
+    if not found:
+        return []
+    out = ["## More", ""]
+    for path, what in found:
+        out.append(f"- {what}: [`{path}`](../{path})")
+        if path.endswith(".png"):
+            out += ["", f"![{what}](../{path})", ""]
+    return [*out, ""]
 
 
 def _checkpoint_meta(path: str) -> dict[str, Any]:
@@ -82,6 +215,10 @@ def _training_section(results: dict[str, Any]) -> list[str]:
             + ", ".join(f"{k[7:].upper()} λ={distill[k]:g}" for k in ("lambda_djed", "lambda_ajad", "lambda_tcd"))
         )
         cfg = meta["config"]
+        hw = tr.get("hardware", {})
+        where = hw.get("gpu") or f"CPU ({hw.get('cpu_count', '?')} cores)"
+        if recipe.get("init"):
+            where += ", continued from the first run's checkpoint"
         arch = f"dim {cfg['dim']}, {cfg['depth']}+{cfg['depth']} blocks, {cfg['heads']} heads, T={cfg['window']}"
         if meta["kind"] == "student":
             arch += f", K={cfg['frames']} ({cfg['sampling']}, stride {cfg['stride']})"
@@ -94,25 +231,35 @@ def _training_section(results: dict[str, Any]) -> list[str]:
                 str(loop.get("batch_size", "?")),
                 f"{loop.get('lr', float('nan')):g}",
                 f"{tr.get('wall_clock_s', float('nan')) / 60:.1f}",
+                where,
                 f"{meta.get('metrics', {}).get('val_mpjpe_mm', float('nan')):.1f}",
             ]
         )
-    header = ["model", "architecture", "loss", "best step / steps", "batch", "peak lr", "train min", "val MPJPE"]
+    header = [
+        "model", "architecture", "loss", "best step / steps", "batch", "peak lr", "train min", "trained on", "val MPJPE"
+    ]  # fmt: skip
     out += [_md_table(header, rows), ""]
     first = _checkpoint_meta(results["rows"][0]["checkpoint"]).get("training", {})
     hw = first.get("hardware", {})
+    commands = []
+    for r in results["rows"]:
+        tr = _checkpoint_meta(r["checkpoint"]).get("training", {})
+        cmd = tr.get("shell_command") or " ".join(tr.get("command", []))
+        if cmd and cmd not in commands:
+            commands.append(cmd)
     out += [
         f"Optimiser AdamW with weight decay, cosine learning rate with linear warm-up, gradient-norm clipping; "
         f"students trained in lockstep on the same batches from the frozen teacher. Hardware: {hw.get('cpu', '?')}"
         f" ({hw.get('cpu_count', '?')} cores, {hw.get('torch_threads', '?')} torch threads"
         + (f", GPU {hw['gpu']}" if hw.get("gpu") else "")
-        + f"), torch {hw.get('torch', '?')}. Train min = wall-clock minutes of the run that produced the checkpoint"
-        " (students trained together share one run).",
+        + f"), torch {hw.get('torch', '?')} (the teacher's run; each row says where it trained). Train min = "
+        "wall-clock minutes of the run that produced the checkpoint (students trained together share one run).",
         "",
     ]
-    if first.get("command"):
-        out += ["Command: `" + " ".join(first["command"]) + "`", ""]
-    return out
+    out += [
+        ("Command: " if len(commands) == 1 else "Commands, in order: ") + ", then ".join(f"`{c}`" for c in commands)
+    ]
+    return [*out, ""] if commands else out[:-1]
 
 
 def _data_section(results: dict[str, Any]) -> list[str]:
@@ -138,8 +285,8 @@ def _data_section(results: dict[str, Any]) -> list[str]:
     return out
 
 
-def render_model_card(results: dict[str, Any]) -> str:
-    """The model card's Markdown text."""
+def render_model_card(results: dict[str, Any], extra: dict[str, Any] | None = None) -> str:
+    """The model card's Markdown text (``extra``: results of the same models on a second input set)."""
     m = results["meta"]
     lat = m["latency"]
     lines = [
@@ -160,14 +307,16 @@ def render_model_card(results: dict[str, Any]) -> str:
         *_training_section(results),
         "## Evaluation",
         "",
-        f"{m['windows']} windows of T={m['window']} frames from the {m['clips']} '{m['split']}' clips "
-        f"(subjects: {', '.join(m['subjects'])}), seen by random virtual cameras with synthetic detector "
-        f"noise (seed {m['seed']}); every row sees the same inputs. Students read their sparse sample of "
-        "each window and are scored on all T frames of their upsampled output. P-MPJPE: per-frame "
-        "similarity (Procrustes) alignment; MPJVE: error of frame-to-frame velocities. FLOPs counted by "
-        "`torch.utils.flop_counter` for one forward, divided by the T output frames. Latency: "
+        *_targets_section(results),
+        _inputs_paragraph(m),
+        "",
+        "P-MPJPE: per-frame similarity (Procrustes) alignment; MPJVE: error of frame-to-frame velocities. FLOPs "
+        "counted by `torch.utils.flop_counter` for one forward, divided by the T output frames (the MLP: one "
+        "frame). Latency: "
         f"{lat['device'].upper()}, {lat['threads']} threads, batch 1 window, median of {lat['repeats']} runs "
         f"after {lat['warmup']} warm-up, on {m['hardware'].get('cpu', '?')}. Evaluated {m['date']}.",
+        "",
+        _references_paragraph(results),
         "",
         results_table(results),
         "",
@@ -175,6 +324,8 @@ def render_model_card(results: dict[str, Any]) -> str:
         "",
         per_joint_table(results),
         "",
+        *_extra_section(extra),
+        *_docs_section(),
         "## Limitations",
         "",
         *[f"- {item}" for item in _LIMITATIONS],
@@ -183,11 +334,20 @@ def render_model_card(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_model_card(results: dict[str, Any] | str | Path, out: str | Path) -> Path:
-    """Render the card from results (a dict or a results JSON path) and write it atomically."""
-    if not isinstance(results, dict):
-        results = json.loads(Path(results).read_text(encoding="utf-8"))
+def _load(results: dict[str, Any] | str | Path | None) -> dict[str, Any] | None:
+    if results is None or isinstance(results, dict):
+        return results
+    return json.loads(Path(results).read_text(encoding="utf-8"))
+
+
+def write_model_card(
+    results: dict[str, Any] | str | Path, out: str | Path, extra: dict[str, Any] | str | Path | None = None
+) -> Path:
+    """Render the card from results (a dict or a results JSON path) and write it atomically.
+
+    ``extra``: results of the same models on a second input set (e.g. the current noise defaults).
+    """
     out = Path(out)
     with atomic_write(out, "w", overwrite=True) as fh:
-        fh.write(render_model_card(results))
+        fh.write(render_model_card(_load(results), _load(extra)))
     return out

@@ -8,6 +8,10 @@ continues from its ``state.pt``):
    ``scjd`` -> ``OUT/student`` (shipped), and the ablations ``no-distill`` (all λ = 0),
    ``no-djed``, ``no-ajad``, ``no-tcd`` and ``central-k`` -> ``RUNS/students/`` (not shipped);
 3. evaluation of all seven on the held-out clips -> ``RUNS/results.json`` and the model card.
+
+Optional stage (``--mlp-minutes M``): the frame-wise MLP reference -> ``RUNS/mlp``. The evaluation
+scores on the fixed sequence file ``tests/data/eval/hdm05_dg_v1.npz`` when there is one (``--sequences``),
+and adds the reference rows: the training mean pose, and the MLP whenever ``RUNS/mlp`` exists.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from training.evaluate import EvalOptions, evaluate, summary, write_results
 from training.loop import LoopConfig
 from training.losses import DistillConfig
 from training.model_card import write_model_card
+from training.sequences import default_sequences_file
 from training.train_student import StudentSpec, train_students
 from training.train_teacher import RunOptions, train_teacher
 
@@ -57,8 +62,14 @@ class RecipeOptions:
         model_card: where to write the card (None = do not write).
         results: results JSON path (None = ``runs/results.json``).
         resume: skip finished stages and continue interrupted ones.
+        evaluate: run stage 3 (False: train only and return ``{}``).
+        student_init: a finished recipe's output root (``OUT`` of ``scripts/train_cuda.sh``: ``models/``,
+            ``runs/students/``) whose six students this recipe continues training (fine-tuning).
         progress: progress bars.
         command: the command line (kept in the metadata).
+        sequences: evaluation sequence file (default: the shipped one when it exists; None =
+            random windows of the held-out clips).
+        mlp_minutes: train the frame-wise MLP reference for this many minutes (0 = skip).
     """
 
     out: Path = Path("assets/models")
@@ -80,12 +91,16 @@ class RecipeOptions:
     model_card: Path | None = Path("assets/MODEL_CARD.md")
     results: Path | None = None
     resume: bool = False
+    student_init: Path | None = None
+    evaluate: bool = True
     progress: bool = True
     command: list[str] = field(default_factory=list)
+    sequences: Path | None = field(default_factory=default_sequences_file)
+    mlp_minutes: float = 0.0
 
 
-def _finished(path: Path, steps: int) -> bool:
-    """Whether ``path`` is a checkpoint of a run that completed ``steps`` steps."""
+def _finished(path: Path, steps: int | None) -> bool:
+    """Whether ``path`` is a checkpoint of a finished run of ``steps`` steps (None: of a time budget)."""
     from scjd_core.errors import CheckpointError
     from scjd_core.models import checkpoint_paths, read_checkpoint_meta
 
@@ -95,7 +110,16 @@ def _finished(path: Path, steps: int) -> bool:
         tr = read_checkpoint_meta(path).get("training", {})
     except CheckpointError:
         return False
-    return bool(tr.get("finished")) and int(tr.get("steps_done", -1)) == steps
+    return bool(tr.get("finished")) and (steps is None or int(tr.get("steps_done", -1)) == steps)
+
+
+def _planned_steps(loop: LoopConfig) -> int | None:
+    """The step count a finished stage must show (None for a time-budgeted stage)."""
+    return None if loop.minutes > 0 else loop.steps
+
+
+def _length(loop: LoopConfig) -> str:
+    return f"{loop.minutes:g} min budget" if loop.minutes > 0 else f"{loop.steps} steps"
 
 
 def _resume_flag(opts: RecipeOptions, run_dir: Path) -> str | None:
@@ -115,9 +139,45 @@ def student_specs(opts: RecipeOptions) -> list[StudentSpec]:
                 model=opts.student_model,
                 sampling=sampling,
                 overrides=dict(opts.student_overrides),
+                init=_init_path(opts, name),
             )
         )
     return specs
+
+
+def _init_path(opts: RecipeOptions, name: str) -> Path | None:
+    """Where variant ``name`` starts from with ``student_init`` (the layout a recipe writes:
+    ``models/student`` for scjd, ``runs/students/<name>`` for the others)."""
+    if opts.student_init is None:
+        return None
+    root = Path(opts.student_init)
+    return root / "models" / "student" if name == "scjd" else root / "runs" / "students" / name
+
+
+def _mlp_stage(opts: RecipeOptions, mocap: Any, teacher_out: Path) -> Path | None:
+    """Train the MLP reference when asked (and not already done); its checkpoint path if there is one."""
+    from scjd_core.errors import CheckpointError
+    from scjd_core.models import read_checkpoint_meta
+    from training.reference import MLPTrainOptions, read_mlp_meta, train_mlp
+
+    out = opts.runs / "mlp"
+    if opts.mlp_minutes > 0:
+        try:
+            done = read_mlp_meta(out).get("training", {}).get("minutes") == opts.mlp_minutes
+        except CheckpointError:
+            done = False
+        if done:
+            print(f"[recipe] MLP reference already trained: {out}")
+        else:
+            print(f"[recipe] frame-wise MLP reference ({opts.mlp_minutes:g} min)")
+            window = int(read_checkpoint_meta(teacher_out)["config"]["window"])
+            train_mlp(
+                MLPTrainOptions(
+                    out=out, minutes=opts.mlp_minutes, window=window, data=opts.data, cache=opts.cache, mocap=mocap,
+                    device=opts.device, progress=opts.progress, command=opts.command,
+                )
+            )  # fmt: skip
+    return out if Path(f"{out}.safetensors").is_file() else None
 
 
 def run_recipe(opts: RecipeOptions) -> dict[str, Any]:
@@ -138,10 +198,10 @@ def run_recipe(opts: RecipeOptions) -> dict[str, Any]:
         "command": opts.command,
     }
     teacher_out = opts.out / "teacher"
-    if _finished(teacher_out, opts.teacher_loop.steps):
+    if _finished(teacher_out, _planned_steps(opts.teacher_loop)):
         print(f"[recipe] teacher already trained: {teacher_out}")
     else:
-        print(f"[recipe] 1/3 teacher ({opts.teacher_loop.steps} steps)")
+        print(f"[recipe] 1/3 teacher ({_length(opts.teacher_loop)})")
         run_dir = opts.runs / "teacher"
         train_teacher(
             RunOptions(out=teacher_out, run_dir=run_dir, resume=_resume_flag(opts, run_dir), **common),
@@ -150,11 +210,11 @@ def run_recipe(opts: RecipeOptions) -> dict[str, Any]:
             opts.teacher_overrides,
         )
     specs = student_specs(opts)
-    if all(_finished(s.out, opts.student_loop.steps) for s in specs):
+    if all(_finished(s.out, _planned_steps(opts.student_loop)) for s in specs):
         print("[recipe] students already trained")
     else:
         print(
-            f"[recipe] 2/3 six students in lockstep ({opts.student_loop.steps} steps) "
+            f"[recipe] 2/3 six students in lockstep ({_length(opts.student_loop)}) "
             f"[{time.perf_counter() - t0:.0f} s so far]"
         )
         run_dir = opts.runs / "students"
@@ -164,6 +224,10 @@ def run_recipe(opts: RecipeOptions) -> dict[str, Any]:
             teacher_out,
             specs,
         )
+    mlp = _mlp_stage(opts, mocap, teacher_out)
+    if not opts.evaluate:
+        print(f"[recipe] trained in {time.perf_counter() - t0:.0f} s; evaluation skipped (--no-eval)")
+        return {}
     print(f"[recipe] 3/3 evaluation [{time.perf_counter() - t0:.0f} s so far]")
     results = evaluate(
         EvalOptions(
@@ -178,6 +242,8 @@ def run_recipe(opts: RecipeOptions) -> dict[str, Any]:
             cache=opts.cache,
             mocap=mocap,
             command=opts.command,
+            sequences=opts.sequences,
+            mlp=mlp,
         )
     )
     print(summary(results))

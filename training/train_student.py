@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from scjd_core.errors import InputError
+from training import distributed
 from training.common import seed_everything
 from training.loop import LoopConfig, LoopResult, Member
 from training.losses import DistillConfig, DistillLoss
@@ -40,6 +41,8 @@ class StudentSpec:
         model: registered student name.
         sampling: ``"strided"`` (SCJD) or ``"central"`` (K central frames).
         overrides: further config fields of the student.
+        init: a student checkpoint to start from (fine-tuning, e.g. a GPU run continued on
+            another machine); its config must be the one ``model``/``overrides`` give.
     """
 
     name: str
@@ -48,6 +51,7 @@ class StudentSpec:
     model: str = "student-s"
     sampling: str = "strided"
     overrides: dict[str, Any] = field(default_factory=dict)
+    init: Path | None = None
 
 
 def step_phase(seed: int, step: int, stride: int) -> int:
@@ -83,6 +87,23 @@ def load_teacher(path: str | Path, device: torch.device) -> tuple[nn.Module, dic
     return teacher.eval(), meta
 
 
+class _RankSyncedDistillLoss(DistillLoss):
+    """:class:`DistillLoss` whose balance ratios are measured on the global batch under ``torchrun``.
+
+    The running ``|L_pose| / |term|`` ratios (``DistillConfig.balance``) are detached
+    magnitudes of the local batch; each rank would otherwise scale its terms by its own
+    ratio, and the averaged gradient would no longer be the single-process one. Here both
+    magnitudes are first averaged over the ranks (equal shares: the global batch's means),
+    so every rank uses the ratio a single process would. One process: unchanged.
+    """
+
+    def _weight(self, slot: int, lam: float, pose: Tensor, term: Tensor) -> Tensor | float:
+        if self.training and self.config.balance and distributed.world_size() > 1:
+            both = distributed.mean_over_ranks(torch.stack([pose.detach().float(), term.detach().float()]))
+            pose, term = both[0], both[1]
+        return super()._weight(slot, lam, pose, term)
+
+
 def _student_member(spec: StudentSpec, teacher: nn.Module, device: torch.device, seed: int) -> Member:
     from scjd_core.models import create_model, model_kind
 
@@ -95,7 +116,17 @@ def _student_member(spec: StudentSpec, teacher: nn.Module, device: torch.device,
             f"student window T={net.config.window} differs from the teacher's T={teacher.config.window}: "
             "train both with the same window"
         )
-    loss = DistillLoss(spec.distill, student_dim=net.config.dim, teacher_dim=teacher.config.dim).to(device)
+    if spec.init is not None:
+        from scjd_core.models import load_checkpoint
+
+        start, start_meta = load_checkpoint(spec.init, device="cpu")
+        if start_meta["kind"] != "student" or start.config.to_dict() != net.config.to_dict():
+            raise InputError(
+                f"--init {spec.init} is not a {spec.model} student with these options: "
+                "start from a checkpoint of the same student configuration"
+            )
+        net.load_state_dict(start.state_dict())
+    loss = _RankSyncedDistillLoss(spec.distill, student_dim=net.config.dim, teacher_dim=teacher.config.dim).to(device)
     keep_attention = spec.distill.lambda_ajad > 0
 
     def loss_fn(model: nn.Module, batch: dict[str, Tensor], shared: dict) -> dict[str, Tensor]:
@@ -110,6 +141,7 @@ def _student_member(spec: StudentSpec, teacher: nn.Module, device: torch.device,
         "sampling": spec.sampling,
         "distill": spec.distill.to_dict(),
         "variant": spec.name,
+        "init": str(spec.init) if spec.init is not None else None,
     }
     return Member(spec.name, net, loss_fn, predict_student, Path(spec.out), extra=loss, meta=meta)
 
@@ -138,8 +170,12 @@ def train_students(opts: RunOptions, cfg: LoopConfig, teacher_path: str | Path, 
     def shared_fn(batch: dict[str, Tensor], step: int) -> dict[str, Any]:
         shared: dict[str, Any] = {"step": step}
         if need_teacher:
-            with torch.no_grad():
-                shared["teacher"] = teacher(batch["inputs"], return_attention=need_maps)
+            with torch.no_grad(), cfg.autocast_inference(device):
+                out = teacher(batch["inputs"], return_attention=need_maps)
+            # the targets in fp32, whatever the forward ran in
+            shared["teacher"] = type(out)(
+                pose=out.pose.float(), attention=[a.float() for a in out.attention], embedding=out.embedding.float()
+            )
         return shared
 
     recipe = {

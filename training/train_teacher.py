@@ -15,8 +15,10 @@ import torch
 from torch import Tensor, nn
 
 from scjd_core.errors import InputError
+from training import distributed
 from training.common import (
     DEFAULT_CACHE,
+    DEFAULT_FPS,
     MocapData,
     data_licences,
     fixed_batches,
@@ -24,6 +26,7 @@ from training.common import (
     load_mocap_data,
     seed_everything,
     train_batches,
+    training_noise,
 )
 from training.loop import LoopConfig, LoopResult, Member, TrainingLoop
 from training.losses import mpjpe_loss
@@ -64,11 +67,12 @@ class RunOptions:
 
 
 def resolve(opts: RunOptions) -> tuple[torch.device, MocapData]:
-    """The torch device and the loaded, split mocap data of a run."""
+    """The torch device (``cuda:LOCAL_RANK`` under ``torchrun``) and the loaded, split mocap data of a run."""
     from scjd_core.device import resolve_device
 
-    device = torch.device(resolve_device(opts.device))
-    mocap = opts.mocap if opts.mocap is not None else load_mocap_data(opts.data, opts.cache, opts.progress)
+    device = distributed.local_device(torch.device(resolve_device(opts.device)))
+    progress = opts.progress and distributed.is_main()
+    mocap = opts.mocap if opts.mocap is not None else load_mocap_data(opts.data, opts.cache, progress)
     if not mocap.splits["train"]:
         raise InputError(f"no training clips in {mocap.root}: point --data at a folder of mocap files")
     return device, mocap
@@ -81,7 +85,10 @@ def validation_batches(
     clips, name = mocap.splits["val"], "val"
     if not clips:
         clips, name = mocap.splits["train"], "train (no val clips)"
-    return fixed_batches(clips, window, opts.val_windows, cfg.batch_size, seed=cfg.seed + 10_007), name
+    batches = fixed_batches(
+        clips, window, opts.val_windows, cfg.batch_size, seed=cfg.seed + 10_007, noise=training_noise()
+    )
+    return batches, name
 
 
 def checkpoint_saver(
@@ -121,15 +128,28 @@ def run_loop(
     shared_fn: Callable[[dict[str, Tensor], int], dict[str, Any]],
     recipe: dict[str, Any],
 ) -> LoopResult:
-    """Validation data, loop, optional resume, batches, run: the common tail of both commands."""
+    """Validation data, loop, optional resume, batches, run: the common tail of both commands.
+
+    Under ``torchrun`` each rank trains on its share of every global batch (see :mod:`training.distributed`).
+    """
+    rank, world = distributed.rank(), distributed.world_size()
+    distributed.shard_bounds(cfg.batch_size, rank, world)  # a batch that does not split fails here, early
     val, val_name = validation_batches(mocap, window, opts, cfg)
-    recipe = {**recipe, "val_split": val_name, "val_windows": opts.val_windows}
+    recipe = {
+        **recipe,
+        "val_split": val_name,
+        "val_windows": opts.val_windows,
+        "processes": world,
+        "fps": DEFAULT_FPS,
+        "noise": "each window draws DetectorNoise() (fitted to MediaPipe) or DetectorNoise.v1() (noisier)",
+    }
     save = checkpoint_saver(opts, mocap, cfg, device, recipe)
     loop = TrainingLoop(members, cfg, device, opts.run_dir, val, shared_fn, save)
     if opts.resume:
         loop.resume(None if opts.resume == "auto" else opts.resume)
+    stop = None if cfg.minutes > 0 else cfg.steps  # a budgeted run decides its length as it goes
     batches = train_batches(
-        mocap.splits["train"], window, cfg.batch_size, cfg.seed, loop.start_step, cfg.steps, cfg.workers
+        mocap.splits["train"], window, cfg.batch_size, cfg.seed, loop.start_step, stop, cfg.workers, rank, world
     )
     return loop.run(batches, progress=opts.progress)
 

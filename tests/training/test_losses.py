@@ -150,7 +150,8 @@ def test_distill_loss_equals_pose_loss_when_student_is_teacher() -> None:
 def test_distill_loss_positive_with_gradients_to_student_and_projection() -> None:
     torch.manual_seed(3)
     student, teacher, target, indices = _outputs(teacher_dim=2 * C)
-    loss = DistillLoss(DistillConfig(lambda_djed=0.5, lambda_ajad=2.0), student_dim=C, teacher_dim=2 * C)
+    cfg = DistillConfig(lambda_djed=0.5, lambda_ajad=2.0, balance=False)
+    loss = DistillLoss(cfg, student_dim=C, teacher_dim=2 * C)
     target = target + 0.05 * torch.randn_like(target)
     student.pose = (student.pose.detach() + 0.02 * torch.randn_like(student.pose)).requires_grad_(True)
     student.embedding = torch.randn(B, K, J, C, requires_grad=True)
@@ -185,3 +186,26 @@ def test_zero_lambdas_switch_terms_off_and_need_no_teacher() -> None:
 def test_config_rejects_bad_values(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         DistillConfig(**kwargs)
+
+
+def test_balanced_terms_weigh_lambda_times_the_pose_loss_and_adapt_only_in_training() -> None:
+    torch.manual_seed(4)
+    student, teacher, target, indices = _outputs(teacher_dim=C)
+    target = target + 0.05 * torch.randn_like(target)
+    student.embedding = torch.randn(B, K, J, C)
+    student.pose = student.pose.detach() + 0.02 * torch.randn_like(student.pose)
+    student.attention = [_attention(B, K, 2) for _ in student.attention]
+    loss = DistillLoss(DistillConfig(lambda_djed=0.5, lambda_ajad=2.0, lambda_tcd=1.0), student_dim=C, teacher_dim=C)
+    parts = loss(student, teacher, target, indices)
+    # first step: every term is rescaled to its λ times the pose loss, whatever its raw size
+    torch.testing.assert_close(parts["loss"], parts["pose"] * (1 + 0.5 + 2.0 + 1.0))
+    scale = loss.balance_scale.clone()
+    assert torch.isfinite(scale).all() and "balance_scale" in loss.state_dict()
+    loss.eval()
+    loss(student, teacher, target, indices)
+    torch.testing.assert_close(loss.balance_scale, scale)  # evaluation does not move the running ratios
+    loss.train()
+    student.pose = student.pose + 0.1  # training steps move the ratios, slowly (momentum 0.99)
+    loss(student, teacher, target, indices)
+    moved = (loss.balance_scale - scale).abs() / scale
+    assert (moved > 0).any() and (moved < 0.05).all()

@@ -7,7 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from training.data.noise import DetectorNoise, apply_noise, ou_process
+from scjd_core.skeleton import JOINT_INDEX
+from training.data.noise import SWAP_LIMBS, DetectorNoise, apply_noise, ou_process, smooth_noise
 
 BODY = 400.0  # body size in pixels
 
@@ -90,7 +91,8 @@ def test_outliers_are_large_and_have_low_confidence():
 
 def test_confidence_falls_with_error():
     kp = _clean()
-    out, conf = apply_noise(kp, np.random.default_rng(7), BODY, DetectorNoise(missing_prob=0.0, drop_prob=0.0))
+    cfg = dataclasses.replace(DetectorNoise.v1(), missing_prob=0.0, drop_prob=0.0)
+    out, conf = apply_noise(kp, np.random.default_rng(7), BODY, cfg)
     err = np.linalg.norm(out - kp, axis=-1) / BODY
     assert ((conf >= 0) & (conf <= 1)).all()
     assert np.corrcoef(err.ravel(), conf.ravel())[0, 1] < -0.5
@@ -119,3 +121,148 @@ def test_per_frame_body_size():
     out, _ = apply_noise(kp, np.random.default_rng(9), body, _only(jitter=0.01))
     err = np.abs(out - kp)
     assert err[500:].mean() / err[:500].mean() == pytest.approx(10.0, rel=0.15)
+
+
+# --- v1: the hand-set defaults, frozen -------------------------------------------------
+
+V1_VALUES = {
+    "jitter": 0.008,
+    "drift": 0.012,
+    "drift_tau": 10.0,
+    "joint_scale": {
+        "left_wrist": 1.6,
+        "right_wrist": 1.6,
+        "left_elbow": 1.25,
+        "right_elbow": 1.25,
+        "left_ankle": 1.3,
+        "right_ankle": 1.3,
+        "head": 1.2,
+    },
+    "drop_prob": 0.01,
+    "drop_run": 4.0,
+    "drop_offset": 0.15,
+    "outlier_prob": 0.003,
+    "outlier_offset": 0.25,
+    "outlier_conf": 0.4,
+    "missing_prob": 0.01,
+    "missing_run": 3.0,
+    "conf_max": 1.0,
+    "conf_error_scale": 0.5,
+    "conf_noise": 0.03,
+}
+
+
+def test_v1_equals_the_old_defaults():
+    v1 = dataclasses.asdict(DetectorNoise.v1())
+    for name, value in V1_VALUES.items():
+        assert v1[name] == value, name
+    # the components added since are off, and the old jitter/drift model is used
+    assert v1["swap_prob"] == 0.0 and v1["conf_dip"] == 0.0
+    assert v1["drift_order"] == 1 and v1["jitter_joint_scale"] is None
+    assert DetectorNoise.v1() != DetectorNoise()  # the defaults have moved on
+
+
+def test_v1_reproduces_the_old_noise_draw_for_draw():
+    """Figures computed with the code as it was before the calibration (same seed, same input)."""
+    rng = np.random.default_rng(2024)
+    kp = rng.uniform(100, 900, size=(1, 17, 2)) + np.cumsum(rng.normal(0, 2.0, size=(60, 1, 2)), axis=0)
+    out, conf = apply_noise(kp, np.random.default_rng(7), 300.0, DetectorNoise.v1())
+    assert float(np.float64(out).sum()) == pytest.approx(904970.736114502, rel=1e-9)
+    assert float(np.float64(conf).sum()) == pytest.approx(915.7315223179758, rel=1e-9)
+    assert float(out[10, 3, 0]) == pytest.approx(162.48760986328125, rel=1e-7)
+    assert float(conf[10, 3]) == pytest.approx(0.9732649922370911, rel=1e-7)
+
+
+def test_v1_and_none_are_fresh_copies():
+    a, b = DetectorNoise.v1(), DetectorNoise.v1()
+    a.joint_scale["pelvis"] = 9.0
+    assert "pelvis" not in b.joint_scale
+    assert "pelvis" not in DetectorNoise.v1().joint_scale
+
+
+# --- the calibrated defaults and the components added with them -----------------------
+
+
+def _rows(frames: int) -> np.ndarray:
+    """Clean keypoints with left and right joints far apart (so swaps are visible)."""
+    rng = np.random.default_rng(11)
+    base = rng.uniform(100, 900, size=(1, 17, 2))
+    return base + np.cumsum(rng.normal(0, 1.0, size=(frames, 1, 2)), axis=0)
+
+
+def test_defaults_are_finite_and_in_range():
+    kp = _rows(400)
+    out, conf = apply_noise(kp, np.random.default_rng(20), BODY, DetectorNoise())
+    assert np.isfinite(out).all() and np.isfinite(conf).all()
+    assert ((conf >= 0) & (conf <= 1)).all()
+    assert np.median(conf) > 0.98  # MediaPipe: 0.996-0.999
+    # frame-to-frame jitter is small (MediaPipe: a few hundredths of a percent of the body)
+    trusted = (conf > 0.5).all(axis=1)
+    err = (out - kp)[trusted] / BODY
+    assert np.median(np.abs(np.diff(err[:, JOINT_INDEX["pelvis"]], axis=0))) < 0.002
+
+
+def test_swap_rate_matches_its_parameter():
+    kp = _rows(3000)
+    cfg = _only(swap_prob=0.05, swap_run=4.0, swap_conf=0.6)
+    out, conf = apply_noise(kp, np.random.default_rng(21), BODY, cfg)
+    for left_names, right_names in SWAP_LIMBS:
+        left = [JOINT_INDEX[n] for n in left_names]
+        right = [JOINT_INDEX[n] for n in right_names]
+        swapped = np.all(np.isclose(out[:, left], kp[:, right]) & np.isclose(out[:, right], kp[:, left]), axis=(1, 2))
+        kept = np.all(np.isclose(out[:, left], kp[:, left]) & np.isclose(out[:, right], kp[:, right]), axis=(1, 2))
+        assert (swapped | kept).all()  # a limb is swapped as a whole, or not at all
+        assert swapped.mean() == pytest.approx(0.05, abs=0.015)
+        assert (swapped[1:] & swapped[:-1]).sum() / swapped.sum() > 0.5  # in runs
+        assert conf[swapped][:, left + right].min() >= 0.6 - 1e-6  # a little lower, never below swap_conf
+        assert (conf[kept][:, left + right] == 1.0).all()
+    trunk = [JOINT_INDEX[n] for n in ("pelvis", "spine", "thorax", "neck", "head")]
+    np.testing.assert_allclose(out[:, trunk], kp[:, trunk], rtol=1e-6)
+
+
+def test_second_order_drift_is_smooth():
+    kp = _clean(2000)
+    err = {}
+    for order in (1, 2):
+        cfg = _only(drift=0.02, drift_tau=10.0, drift_order=order)
+        out, _ = apply_noise(kp, np.random.default_rng(22), BODY, cfg)
+        err[order] = (out - kp) / BODY
+        assert err[order].std() == pytest.approx(0.02, rel=0.2)
+    d2 = {k: np.diff(e, n=2, axis=0).std() for k, e in err.items()}
+    assert d2[2] < 0.1 * d2[1]  # almost no frame-to-frame jitter
+
+
+def test_smooth_noise_is_stationary_unit_variance():
+    x = smooth_noise(np.random.default_rng(23), (120, 4000), tau=10.0, order=2)
+    assert x[0].std() == pytest.approx(1.0, rel=0.08)
+    assert x[-1].std() == pytest.approx(1.0, rel=0.08)
+    lag1 = np.corrcoef(x[1:].ravel(), x[:-1].ravel())[0, 1]
+    assert lag1 > np.exp(-1 / 10.0)  # smoother than the first-order process
+
+
+def test_jitter_joint_scale_is_separate_from_the_drift_scale():
+    kp = _clean(1500)
+    cfg = _only(jitter=0.01, jitter_joint_scale={"left_wrist": 3.0}, joint_scale={"left_wrist": 0.5}, drift_order=2)
+    out, _ = apply_noise(kp, np.random.default_rng(24), BODY, cfg)
+    std = ((out - kp) / BODY).std(axis=(0, 2))
+    assert std[JOINT_INDEX["left_wrist"]] == pytest.approx(0.03, rel=0.1)
+    assert std[JOINT_INDEX["pelvis"]] == pytest.approx(0.01, rel=0.1)
+
+
+def test_confidence_dips_are_slow_and_per_joint():
+    kp = _clean(2000)
+    cfg = _only(conf_dip=0.1, conf_dip_tau=20.0, conf_dip_shape=1.0, conf_joint_scale={"pelvis": 0.0})
+    out, conf = apply_noise(kp, np.random.default_rng(25), BODY, cfg)
+    np.testing.assert_allclose(out, kp.astype(np.float32))  # positions untouched
+    assert (conf[:, JOINT_INDEX["pelvis"]] == 1.0).all()
+    wrist = conf[:, JOINT_INDEX["left_wrist"]]
+    assert ((conf >= 0) & (conf <= 1)).all()
+    assert (1.0 - conf[:, 1:]).mean() == pytest.approx(0.1 * np.sqrt(2 / np.pi), rel=0.15)  # E|z| of a half-normal
+    assert np.corrcoef(wrist[1:], wrist[:-1])[0, 1] > 0.8  # |z| of an OU process with tau 20: ~0.88
+
+
+def test_drift_order_must_be_a_positive_integer():
+    with pytest.raises(ValueError, match="drift_order"):
+        DetectorNoise(drift_order=0)
+    with pytest.raises(ValueError, match="drift_order"):
+        DetectorNoise(drift_order=1.5)

@@ -186,7 +186,8 @@ class MocapWindowDataset(Dataset):
         window: frames per window ``T``.
         samples: items per epoch (``len(dataset)``).
         seed: base seed.
-        noise: detector noise; ``None`` = :class:`DetectorNoise` defaults. Pass
+        noise: detector noise; ``None`` = :class:`DetectorNoise` defaults; a sequence of
+            models = each item draws one of them uniformly (a noise mixture). Pass
             ``DetectorNoise.none()`` for exact 2D with confidence 1.
         flip_prob: probability of a left/right mirror.
         bone_scale: range of the global body scale factor.
@@ -216,7 +217,13 @@ class MocapWindowDataset(Dataset):
         self.window = int(window)
         self.samples = int(samples)
         self.seed = int(seed)
-        self.noise = DetectorNoise() if noise is None else noise
+        if isinstance(noise, list | tuple):
+            if not noise:
+                raise ValueError("noise must be a DetectorNoise or a non-empty sequence of them")
+            self.noise_models = tuple(noise)
+        else:
+            self.noise_models = (DetectorNoise() if noise is None else noise,)
+        self.noise = self.noise_models[0]
         self.flip_prob = float(flip_prob)
         self.bone_scale = (float(bone_scale[0]), float(bone_scale[1]))
         self.limb_scale_std = float(limb_scale_std)
@@ -240,15 +247,14 @@ class MocapWindowDataset(Dataset):
         return item_rng(self.seed, index, self.train, self.epoch)
 
     def _window(self, rng: np.random.Generator) -> tuple[int, np.ndarray]:
+        """Clip index and the clip frame of each window frame (``< 0`` or ``>= frames``: padding)."""
         ci = min(int(np.searchsorted(self._cum, rng.random(), side="right")), len(self._joints) - 1)
-        joints = self._joints[ci]
-        frames = len(joints)
+        frames = len(self._joints[ci])
         if frames >= self.window:
             start = int(rng.integers(0, frames - self.window + 1))
         else:  # place the short clip at a random position, repeat its ends
             start = -int(rng.integers(0, self.window - frames + 1))
-        idx = np.clip(np.arange(self.window) + start, 0, frames - 1)
-        return ci, joints[idx]
+        return ci, np.arange(self.window) + start
 
     def _body(self, joints: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         scale = rng.uniform(*self.bone_scale)
@@ -256,33 +262,66 @@ class MocapWindowDataset(Dataset):
         return scale_bones(joints, scale, np.clip(limb, 0.8, 1.2)[_SYMMETRIC_BONE])
 
     def __getitem__(self, index: int) -> dict:
+        raw = self.raw_item(index)
+        kp, conf, cam = raw["keypoints"], raw["confidence"], raw["camera"]
+        inputs = np.concatenate([normalize_screen(kp, int(cam[4]), int(cam[5])), conf[..., None]], axis=-1)
+        return {
+            "inputs": torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32)),
+            "target": torch.from_numpy(raw["target"]),
+            "subject": raw["subject"],
+            "clip": raw["clip"],
+            "camera": torch.from_numpy(cam),
+        }
+
+    def raw_item(self, index: int) -> dict:
+        """Item ``index`` before normalisation: what :meth:`__getitem__` is made of.
+
+        Returns:
+            ``keypoints (T, 17, 2)`` float32 pixels, ``confidence (T, 17)`` float32,
+            ``target (T, 17, 3)`` float32 camera-frame root-relative metres, ``camera (6,)``
+            float32 ``fx, fy, cx, cy, width, height``, ``subject`` and ``clip`` strings,
+            ``clip_index`` (into ``clips``), ``frames (T,)`` the clip frame shown in each
+            window frame, ``padded (T,)`` bool where that is a repeat of the clip's first or
+            last frame (clip shorter than the window), and ``flipped``.
+        """
         if not 0 <= index < self.samples:
             raise IndexError(f"index {index} out of range for {self.samples} samples")
         rng = self._rng(index)
-        ci, joints = self._window(rng)
-        world = self._body(joints, rng)
+        ci, positions = self._window(rng)
+        frames = len(self._joints[ci])
+        shown = np.clip(positions, 0, frames - 1)
+        world = self._body(self._joints[ci][shown], rng)
 
         coords = np.ascontiguousarray(world.reshape(-1, 3).T)  # (3, T*17): fast reductions
         centre = 0.5 * (coords.min(axis=1) + coords.max(axis=1))
         cam = random_camera(rng, body_height(world), centre, world, self.camera)
         cam_pts = world_to_camera(world, cam)
         pixels = project(cam_pts, cam)
-        kp, conf = apply_noise(pixels, rng, _body_size_px(pixels), self.noise)
+        # one noise model: no extra draw, so files made with a single model stay reproducible
+        noise = (
+            self.noise if len(self.noise_models) == 1 else self.noise_models[int(rng.integers(len(self.noise_models)))]
+        )
+        kp, conf = apply_noise(pixels, rng, _body_size_px(pixels), noise)
 
         target = cam_pts - cam_pts[:, ROOT : ROOT + 1]
         intrinsics = cam.intrinsics()
-        if rng.random() < self.flip_prob:
+        flipped = rng.random() < self.flip_prob
+        if flipped:
             kp[..., 0] = cam.width - kp[..., 0]
             target[..., 0] *= -1.0
             intrinsics[2] = cam.width - intrinsics[2]
             kp, conf, target = kp[:, FLIP_PERMUTATION], conf[:, FLIP_PERMUTATION], target[:, FLIP_PERMUTATION]
 
-        inputs = np.concatenate([normalize_screen(kp, cam.width, cam.height), conf[..., None]], axis=-1)
         clip = self.clips[ci]
         return {
-            "inputs": torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32)),
-            "target": torch.from_numpy(np.ascontiguousarray(target, dtype=np.float32)),
+            "keypoints": np.ascontiguousarray(kp, dtype=np.float32),
+            "confidence": np.ascontiguousarray(conf, dtype=np.float32),
+            "target": np.ascontiguousarray(target, dtype=np.float32),
+            "camera": intrinsics,
             "subject": str(clip.subject),
             "clip": str(clip.name),
-            "camera": torch.from_numpy(intrinsics),
+            "clip_index": int(ci),
+            "frames": shown,
+            "padded": (positions < 0) | (positions >= frames),
+            "flipped": bool(flipped),
         }

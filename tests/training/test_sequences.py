@@ -1,0 +1,231 @@
+"""Fixed evaluation sequence files: writing, reading, checks, windowing, ``evaluate --sequences``."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from scjd_core.backends.lifter import ModelBackend
+from scjd_core.errors import InputError
+from scjd_core.models import create_model, save_checkpoint
+from tests.training.mini_mocap import make_mini_mocap
+from training.__main__ import main
+from training.common import load_mocap_data
+from training.data import MocapWindowDataset
+from training.data.noise import DetectorNoise
+from training.evaluate import lift_sequences, score, sequence_windows
+from training.sequences import DEFAULT_FILE, load_sequences, noise_preset
+
+N, F = 5, 20  # F is not a multiple of the tiny models' T = 9: three windows, the last one edge-padded
+
+
+@pytest.fixture(scope="module")
+def mocap(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_mini_mocap(tmp_path_factory.mktemp("mocap"))
+
+
+@pytest.fixture(scope="module")
+def seq_file(mocap: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("seq") / "mini.npz"
+    args = ["sequences", "--out", str(out), "--data", str(mocap), "--no-cache", "--split", "all"]
+    assert main([*args, "--sequences", str(N), "--frames", str(F), "--seed", "7", "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Untrained (seeded) tiny teacher and student checkpoints: enough to check the plumbing."""
+    root = tmp_path_factory.mktemp("tiny")
+    torch.manual_seed(0)
+    save_checkpoint(create_model("teacher-tiny"), root / "teacher")
+    save_checkpoint(create_model("student-tiny"), root / "student")
+    return root
+
+
+def test_round_trip_matches_the_dataset(seq_file: Path, mocap: Path) -> None:
+    seqs = load_sequences(seq_file)
+    assert len(seqs) == N and seqs.frames == F
+    assert seqs.keypoints_2d.shape == (N, F, 17, 3) and seqs.keypoints_2d.dtype == np.float32
+    assert seqs.poses_3d.shape == (N, F, 17, 3) and seqs.image_size.shape == (N, 2)
+    assert seqs.padded is not None and seqs.padded.shape == (N, F)
+    meta = seqs.meta
+    assert meta["seed"] == 7 and meta["noise"]["preset"] == "v1" and meta["split"] == "all"
+    assert meta["command"][:4] == ["python", "-m", "training", "sequences"] and len(meta["sources"]) == N
+    assert any("CMU" in lic["name"] for lic in meta["licences"]) and "camera_config" in meta
+    assert seqs.sha256 == hashlib.sha256(seq_file.read_bytes()).hexdigest()
+    # The same items as the dataset, pixels -> normalised inputs, within the storage steps.
+    clips = load_mocap_data(mocap, cache_dir=None, progress=False).clips("all")
+    ds = MocapWindowDataset(clips, window=F, samples=N, seed=7, noise=noise_preset("v1"), train=False)
+    norm = seqs.normalized()
+    for i in range(N):
+        item = ds[i]
+        np.testing.assert_allclose(norm[i], item["inputs"].numpy(), atol=1.3e-4)  # half a storage step
+        np.testing.assert_allclose(seqs.poses_3d[i], item["target"].numpy(), atol=5e-5)
+        assert tuple(seqs.image_size[i]) == tuple(int(v) for v in item["camera"][4:])
+        assert seqs.subjects[i] == item["subject"]
+    assert (seqs.poses_3d[:, :, 0] == 0).all()
+
+
+def test_writing_is_reproducible(mocap: Path, tmp_path: Path) -> None:
+    out = tmp_path / "again.npz"
+    args = ["sequences", "--out", str(out), "--data", str(mocap), "--no-cache", "--split", "all", "--quiet"]
+    shas = []
+    for _ in range(2):
+        assert main([*args, "--sequences", "3", "--frames", "50", "--seed", "7"]) == 0
+        shas.append(hashlib.sha256(out.read_bytes()).hexdigest())
+    assert shas[0] == shas[1]
+    seqs = load_sequences(out)
+    assert seqs.padded.any() and 0 < seqs.meta["padded_fraction"] < 1  # 40-frame clips in 50-frame sequences
+
+
+def test_v1_noise_is_the_frozen_preset() -> None:
+    assert noise_preset("v1") == getattr(DetectorNoise, "v1", DetectorNoise)()
+    assert noise_preset("default") == DetectorNoise()
+    with pytest.raises(ValueError, match="unknown noise preset"):
+        noise_preset("v9")
+
+
+def test_shipped_file_is_complete() -> None:
+    assert DEFAULT_FILE.is_file() and DEFAULT_FILE.stat().st_size <= 6_000_000
+    seqs = load_sequences(DEFAULT_FILE)
+    assert len(seqs) * seqs.frames >= 20_000
+    assert set(seqs.subjects.tolist()) == {"dg"} and seqs.meta["split"] == "test"
+    assert seqs.meta["noise"]["preset"] == "v1" and seqs.meta["seed"] == 2025
+    assert seqs.meta["noise"]["parameters"]["jitter"] == pytest.approx(0.008)
+    assert any("CC BY-SA 3.0" in lic["licence"] for lic in seqs.meta["licences"])
+    readme = (DEFAULT_FILE.parent / "README.md").read_text(encoding="utf-8")
+    assert " ".join(seqs.meta["command"][1:]) in readme and "CC BY-SA 3.0" in readme
+
+
+def _write(path: Path, **arrays: np.ndarray) -> Path:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def _good(n: int = 2, f: int = 4) -> dict[str, np.ndarray]:
+    kp = np.full((n, f, 17, 3), 100.0, np.float32)
+    kp[..., 2] = 1.0
+    return {
+        "keypoints_2d": kp,
+        "image_size": np.array([[640, 480]] * n, np.int32),
+        "poses_3d": np.zeros((n, f, 17, 3), np.float32),
+        "subjects": np.array(["dg"] * n),
+        "meta": np.array(json.dumps({"seed": 1})),
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda a: a.pop("poses_3d"), "lacks poses_3d"),
+        (lambda a: a.update(keypoints_2d=a["keypoints_2d"][..., :2]), "keypoints_2d has shape"),
+        (lambda a: a.update(poses_3d=a["poses_3d"][:, :3]), "poses_3d has shape"),
+        (lambda a: a.update(image_size=np.array([640, 480])), "image_size has shape"),
+        (lambda a: a.update(subjects=np.array([1, 2])), "subjects"),
+        (lambda a: a["poses_3d"].__setitem__((0, 1, 2, 0), np.nan), "NaN"),
+        (lambda a: a["keypoints_2d"].__setitem__((1, 0, 0, 2), 1.5), r"leaves \[0, 1\]"),
+        (lambda a: a.update(image_size=np.zeros((2, 2), np.int32)), "<= 0"),
+        (lambda a: a.update(meta=np.array("{not json")), "meta is not JSON"),
+    ],
+)
+def test_bad_files_raise_clear_errors(tmp_path: Path, change, message: str) -> None:
+    arrays = _good()
+    load_sequences(_write(tmp_path / "ok.npz", **arrays))
+    change(arrays)
+    path = _write(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(InputError, match=message) as info:
+        load_sequences(path)
+    assert str(path) in str(info.value) and "python -m training sequences" in str(info.value)
+
+
+def test_missing_and_unreadable_files(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found.*python -m training sequences"):
+        load_sequences(tmp_path / "none.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip file")
+    with pytest.raises(InputError, match="cannot be read as .npz"):
+        load_sequences(junk)
+    objects = _good()
+    objects["subjects"] = np.array(["dg", None], dtype=object)  # would need pickle to load
+    with pytest.raises(InputError, match="junk2.npz"):
+        load_sequences(_write(tmp_path / "junk2.npz", **objects))
+
+
+def _manual_lift(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
+    """Independent re-implementation of the windowing: non-overlapping T windows, last edge-padded."""
+    t = model.config.window
+    n = -(-len(x) // t)
+    padded = np.concatenate([x, np.repeat(x[-1:], n * t - len(x), axis=0)])
+    windows = torch.from_numpy(padded.reshape(n, t, 17, 3))
+    with torch.no_grad():
+        if getattr(model, "kind", "") == "student":
+            idx = model.sample_indices(0)
+            out = model(windows[:, idx], idx, return_attention=False).pose
+        else:
+            out = model(windows, return_attention=False).pose
+    return out.numpy().reshape(n * t, 17, 3)[: len(x)]
+
+
+def test_windowing_equals_model_backend_lift(seq_file: Path) -> None:
+    seqs = load_sequences(seq_file)
+    torch.manual_seed(1)
+    for name in ("teacher-tiny", "student-tiny"):
+        model = create_model(name).eval()
+        got = lift_sequences(model, seqs, torch.device("cpu"))
+        assert got.shape == (N, F, 17, 3)
+        backend = ModelBackend(model, device="cpu")
+        norm = seqs.normalized()
+        for i in range(N):  # batching all sequences' windows together changes nothing but rounding
+            np.testing.assert_allclose(got[i], backend.lift(seqs.pose2d(i)).poses, rtol=0, atol=1e-5)
+            np.testing.assert_allclose(got[i], _manual_lift(model, norm[i]), rtol=0, atol=1e-5)
+    # The last window of a sequence is padded with that sequence's last frame, never the next one's.
+    x = np.arange(2 * 5, dtype=np.float32).reshape(2, 5, 1, 1)
+    w = sequence_windows(x, 3)
+    assert w.shape == (4, 3, 1, 1) and w[:, :, 0, 0].tolist() == [[0, 1, 2], [3, 4, 4], [5, 6, 7], [8, 9, 9]]
+
+
+def test_evaluate_on_sequences_with_reference_rows(
+    seq_file: Path, tiny: Path, mocap: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, card = tmp_path / "r.json", tmp_path / "CARD.md"
+    rc = main(
+        ["evaluate", "--teacher", str(tiny / "teacher"), "--students", f"scjd={tiny / 'student'}", "--sequences"]
+        + [str(seq_file), "--data", str(mocap), "--no-cache", "--latency-repeats", "1", "--json", str(out)]
+        + ["--model-card", str(card), "--quiet"]
+    )
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "sequence file" in printed and "reference: training mean pose" in printed
+    res = json.loads(out.read_text())
+    assert [r["name"] for r in res["rows"]] == ["teacher", "scjd"]
+    assert [r["name"] for r in res["references"]] == ["mean-pose"]
+    m = res["meta"]
+    seqs = load_sequences(seq_file)
+    assert m["protocol"] == "sequences" and m["sequences"]["sha256"] == seqs.sha256
+    assert m["sequences"]["total_frames"] == N * F and m["window"] == 9
+    # Every frame scored, exactly as ModelBackend lifts it.
+    from scjd_core.models import load_checkpoint
+
+    teacher, _ = load_checkpoint(tiny / "teacher")
+    expected = score(lift_sequences(teacher, seqs, torch.device("cpu")), seqs.poses_3d, seqs.padded)
+    assert res["rows"][0]["mpjpe_mm"] == pytest.approx(expected["mpjpe_mm"])
+    assert res["rows"][0]["mpjve_mm"] == pytest.approx(expected["mpjve_mm"])
+    text = card.read_text()
+    assert seq_file.name in text and seqs.sha256 in text and "reference: training mean pose" in text
+
+
+def test_evaluate_sequence_errors_are_one_line(tiny: Path, tmp_path: Path, capsys) -> None:
+    bad = _write(tmp_path / "bad.npz", **{k: v for k, v in _good().items() if k != "meta"})
+    base = ["evaluate", "--teacher", str(tiny / "teacher"), "--quiet", "--no-mean-pose"]
+    assert main([*base, "--sequences", str(tmp_path / "missing.npz")]) == 2
+    assert main([*base, "--sequences", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "not found" in err[0] and "lacks meta" in err[1]

@@ -1,0 +1,420 @@
+"""Fixed evaluation sequence files: 2D pixels + confidence, image size and 3D, written once.
+
+A *sequence file* freezes what the evaluation feeds the models, so a later change of the
+synthetic detector noise or of the virtual cameras cannot move the figures measured on
+it. It is an ``.npz`` (loads with ``allow_pickle=False``) holding ``N`` sequences of ``F``
+frames at 30 fps::
+
+    keypoints_2d  (N, F, 17, 3) float32  pixels x (right), y (down) + confidence in [0, 1]
+    image_size    (N, 2)        int32    width, height of each sequence's image, pixels
+    poses_3d      (N, F, 17, 3) float32  camera frame (x right, y down, z forward), metres,
+                                         root-relative (pelvis = 0)
+    subjects      (N,)          str      the mocap subject of each sequence
+    padded        (N, F)        bool     optional: the frame repeats its clip's first / last
+                                         frame because the clip is shorter than F
+    meta          ()            str      JSON: source clips, seed, noise, cameras, command, licence
+
+Sequences are made by :class:`~training.data.MocapWindowDataset` (``window=F``,
+``train=False``, a fixed seed): a random clip of the split, a random window in it, a
+randomly scaled body, a random static virtual camera, synthetic detector noise and a
+random left/right mirror. Pixels are stored rounded to 1/64 px, confidence to 1/4096 and
+3D to 2^-14 m (about 0.06 mm): exact binary fractions, so the file compresses well, and far
+below any error we measure. Files are written byte-for-byte reproducibly (fixed zip
+timestamps), so the same command gives the same sha256.
+
+Default size (``N = 256``, ``F = 81``, 20,736 frames, about 4.5 MB): the held-out HDM05
+actor ``dg`` has only 3,406 frames at 30 fps in 62 clips of 18-131 frames (median 50), so
+every frame appears several times, through different cameras and noise. Longer sequences
+would be mostly padding: at ``F = 162`` every ``dg`` clip is shorter than the sequence and 58 %
+of the frames would repeat a clip's end, at ``F = 81`` (the shipped models' window) 25 %.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import math
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scjd_core.atomic import atomic_write
+from scjd_core.errors import InputError
+from scjd_core.skeleton import JOINT_NAMES, NUM_JOINTS, ROOT, normalize_screen
+
+#: Format tag kept in the meta (bumped when the layout changes).
+FORMAT = "scjd-eval-sequences/1"
+#: Frame rate of the sequences (the lifters' rate).
+FPS = 30.0
+#: The shipped sequence file of the held-out HDM05 actor ``dg`` with the v1 noise.
+DEFAULT_FILE = Path(__file__).resolve().parents[1] / "tests" / "data" / "eval" / "hdm05_dg_v1.npz"
+#: The command that writes :data:`DEFAULT_FILE` (from the repository root, with the mocap beside it).
+DEFAULT_COMMAND = (
+    "python -m training sequences --out tests/data/eval/hdm05_dg_v1.npz --split test --sequences 256 "
+    "--frames 81 --seed 2025 --noise v1"
+)
+NOISE_PRESETS = ("v1", "default")
+REQUIRED = ("keypoints_2d", "image_size", "poses_3d", "subjects", "meta")
+#: Storage grid (exact binary fractions): pixels, confidence, metres.
+PIXEL_STEP, CONF_STEP, METRE_STEP = 2.0**-6, 2.0**-12, 2.0**-14
+
+
+def default_sequences_file() -> Path | None:
+    """:data:`DEFAULT_FILE` when it exists (a source checkout), else None."""
+    return DEFAULT_FILE if DEFAULT_FILE.is_file() else None
+
+
+def noise_preset(name: str) -> Any:
+    """The detector noise of a preset: ``v1`` (the first, frozen defaults) or ``default`` (today's).
+
+    Raises:
+        ValueError: for another name.
+    """
+    from training.data.noise import DetectorNoise
+
+    if name == "v1":
+        # DetectorNoise.v1() freezes the first defaults; before it existed they were the defaults.
+        return getattr(DetectorNoise, "v1", DetectorNoise)()
+    if name == "default":
+        return DetectorNoise()
+    raise ValueError(f"unknown noise preset {name!r}: expected one of {NOISE_PRESETS}")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    return value
+
+
+def _quantise(values: np.ndarray, step: float) -> np.ndarray:
+    return (np.round(np.asarray(values, np.float64) / step) * step).astype(np.float32)
+
+
+def _licences(clips: list) -> list[dict[str, str]]:
+    from training.common import data_licences
+
+    hdm05 = any("hdm05" in str(c.path).lower() or str(c.name).upper().startswith("HDM_") for c in clips)
+    cmu = any(c.subject == "cmu" for c in clips)
+    out = []
+    for lic in data_licences(None):
+        if ("HDM05" in lic["name"] and hdm05) or ("CMU" in lic["name"] and cmu):
+            out.append({k: v for k, v in lic.items() if k != "source"})
+    return out
+
+
+def _source_file(clip: Any, root: Path) -> str:
+    if not clip.path:
+        return str(clip.name)
+    try:
+        return Path(clip.path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return Path(clip.path).name
+
+
+def make_sequences(
+    clips: list,
+    sequences: int = 256,
+    frames: int = 81,
+    seed: int = 2025,
+    noise: str = "v1",
+    root: Path | None = None,
+    camera: Any = None,
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Draw the sequences (see the module docstring).
+
+    Args:
+        clips: mocap clips to draw from (e.g. the test split).
+        sequences: ``N``.
+        frames: ``F``.
+        seed: seed of the windows, bodies, cameras, noise and mirrors (item ``i`` is a
+            function of ``seed, i``).
+        noise: noise preset, see :func:`noise_preset`.
+        root: the mocap folder (source files are named relative to it).
+        camera: camera ranges (None = :class:`~training.data.cameras.CameraConfig` defaults).
+
+    Returns:
+        ``(arrays, meta)``: the arrays of the file (no ``meta``) and the meta dict.
+    """
+    from training.data import CameraConfig, MocapWindowDataset
+
+    if sequences < 1 or frames < 2:
+        raise InputError(
+            f"need at least 1 sequence of at least 2 frames, got {sequences} x {frames}: fix --sequences / --frames"
+        )
+    detector = noise_preset(noise)
+    cam_cfg = camera or CameraConfig()
+    ds = MocapWindowDataset(
+        clips, window=frames, samples=sequences, seed=seed, noise=detector, camera=cam_cfg, train=False
+    )
+    kp = np.zeros((sequences, frames, NUM_JOINTS, 3), np.float32)
+    poses = np.zeros((sequences, frames, NUM_JOINTS, 3), np.float32)
+    size = np.zeros((sequences, 2), np.int32)
+    padded = np.zeros((sequences, frames), bool)
+    subjects, sources = [], []
+    for i in range(sequences):
+        it = ds.raw_item(i)
+        kp[i, ..., :2] = _quantise(it["keypoints"], PIXEL_STEP)
+        kp[i, ..., 2] = _quantise(it["confidence"], CONF_STEP)
+        poses[i] = _quantise(it["target"], METRE_STEP)
+        size[i] = [int(it["camera"][4]), int(it["camera"][5])]
+        padded[i] = it["padded"]
+        subjects.append(it["subject"])
+        clip = ds.clips[it["clip_index"]]
+        sources.append(
+            {
+                "clip": it["clip"],
+                "file": _source_file(clip, root) if root is not None else str(clip.name),
+                "first_frame": int(it["frames"][0]),
+                "last_frame": int(it["frames"][-1]),
+                "padded_frames": int(it["padded"].sum()),
+                "flipped": it["flipped"],
+                "camera_fx_fy_cx_cy_w_h": [round(float(v), 3) for v in it["camera"]],
+            }
+        )
+    poses[:, :, ROOT] = 0.0
+    arrays = {
+        "keypoints_2d": kp,
+        "image_size": size,
+        "poses_3d": poses,
+        "subjects": np.array(subjects, dtype=str),
+        "padded": padded,
+    }
+    meta = {
+        "format": FORMAT,
+        "sequences": sequences,
+        "frames": frames,
+        "fps": FPS,
+        "joints": list(JOINT_NAMES),
+        "seed": seed,
+        "noise": {
+            "preset": noise,
+            "source": "DetectorNoise.v1()"
+            if noise == "v1" and hasattr(type(detector), "v1")
+            else type(detector).__name__ + "()",
+            "parameters": _jsonable(dataclasses.asdict(detector)),
+        },
+        "camera_config": _jsonable(dataclasses.asdict(cam_cfg)),
+        "dataset": {
+            "class": "training.data.MocapWindowDataset",
+            "window": frames,
+            "train": False,
+            "flip_prob": ds.flip_prob,
+            "bone_scale": list(ds.bone_scale),
+            "limb_scale_std": ds.limb_scale_std,
+        },
+        "storage": {
+            "pixel_step": PIXEL_STEP,
+            "confidence_step": CONF_STEP,
+            "metre_step": METRE_STEP,
+            "note": "values rounded to these exact binary steps before storing",
+        },
+        "padded_fraction": float(padded.mean()),
+        "unique_clips": len({s["clip"] for s in sources}),
+        "sources": sources,
+        "licences": _licences(list(clips)),
+        "licence_note": "Derived from the motion capture named in 'licences'; HDM05-derived data is "
+        "distributed under CC BY-SA 3.0 with the attribution given there.",
+    }
+    return arrays, meta
+
+
+def write_sequences(path: str | os.PathLike[str], arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Path:
+    """Write a sequence file atomically and reproducibly (same content -> same bytes).
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    members = {**arrays, "meta": np.array(json.dumps(meta, sort_keys=True))}
+    with atomic_write(path, "wb", overwrite=True) as fh:
+        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+            for name, array in members.items():
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.asarray(array), allow_pickle=False)
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                zf.writestr(info, buf.getvalue(), compresslevel=9)
+    return path
+
+
+@dataclass
+class EvalSequences:
+    """A loaded sequence file (see the module docstring for the arrays)."""
+
+    path: Path
+    sha256: str
+    keypoints_2d: np.ndarray
+    image_size: np.ndarray
+    poses_3d: np.ndarray
+    subjects: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+    padded: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.keypoints_2d.shape[0])
+
+    @property
+    def frames(self) -> int:
+        """Frames per sequence ``F``."""
+        return int(self.keypoints_2d.shape[1])
+
+    def pose2d(self, i: int) -> Any:
+        """Sequence ``i`` as a :class:`~scjd_core.types.Pose2DSequence` (what a lifting backend reads)."""
+        from scjd_core.types import Pose2DSequence
+
+        n = self.frames
+        width, height = (int(v) for v in self.image_size[i])
+        return Pose2DSequence(
+            keypoints=self.keypoints_2d[i, ..., :2],
+            confidence=self.keypoints_2d[i, ..., 2],
+            found=np.ones(n, bool),
+            filled=np.zeros(n, bool),
+            times=np.arange(n) / FPS,
+            width=width,
+            height=height,
+            fps=FPS,
+        )
+
+    def normalized(self) -> np.ndarray:
+        """``(N, F, 17, 3)`` float32: normalised screen x, y (per sequence's image size) + confidence."""
+        out = np.empty(self.keypoints_2d.shape, np.float32)
+        for i, (w, h) in enumerate(self.image_size):
+            out[i, ..., :2] = normalize_screen(self.keypoints_2d[i, ..., :2], int(w), int(h))
+        out[..., 2] = self.keypoints_2d[..., 2]
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready facts for results: file, sha256, size, subjects, seed, noise."""
+        from training.common import portable_path
+
+        return {
+            "file": portable_path(self.path),
+            "sha256": self.sha256,
+            "sequences": len(self),
+            "frames": self.frames,
+            "total_frames": len(self) * self.frames,
+            "subjects": sorted({str(s) for s in self.subjects}),
+            "split": self.meta.get("split", "?"),
+            "seed": self.meta.get("seed"),
+            "noise": self.meta.get("noise", {}).get("preset", "?"),
+            "padded_fraction": float(self.padded.mean()) if self.padded is not None else None,
+            "command": self.meta.get("command", []),
+        }
+
+
+def _bad(path: Path, problem: str) -> InputError:
+    return InputError(
+        f"{path} is not a usable evaluation sequence file: {problem}. Regenerate it with "
+        f"`python -m training sequences --out {path}` (the shipped one: `{DEFAULT_COMMAND}`)"
+    )
+
+
+def load_sequences(path: str | os.PathLike[str]) -> EvalSequences:
+    """Read and check a sequence file.
+
+    Raises:
+        InputError: naming the file and what to do, when it is missing, unreadable, lacks a
+            key, has wrong shapes or types, or holds NaN / infinite / out-of-range values.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(
+            f"evaluation sequence file {path} not found: write it with `python -m training sequences --out {path}`"
+        )
+    try:
+        blob = path.read_bytes()
+        with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+            missing = [k for k in REQUIRED if k not in data.files]
+            if missing:
+                raise _bad(path, f"it lacks {', '.join(missing)}")
+            arrays = {k: data[k] for k in data.files}
+    except InputError:
+        raise
+    except Exception as exc:  # zipfile, numpy and pickle refusals raise several types
+        raise _bad(path, f"it cannot be read as .npz ({type(exc).__name__}: {exc})") from None
+    kp, size, poses, subjects = (arrays[k] for k in ("keypoints_2d", "image_size", "poses_3d", "subjects"))
+    if kp.ndim != 4 or kp.shape[2:] != (NUM_JOINTS, 3) or kp.shape[0] < 1 or kp.shape[1] < 2:
+        raise _bad(path, f"keypoints_2d has shape {kp.shape}, expected (N, F, {NUM_JOINTS}, 3) with N >= 1, F >= 2")
+    n, f = kp.shape[:2]
+    if poses.shape != (n, f, NUM_JOINTS, 3):
+        raise _bad(path, f"poses_3d has shape {poses.shape}, expected {(n, f, NUM_JOINTS, 3)} like keypoints_2d")
+    if size.shape != (n, 2):
+        raise _bad(path, f"image_size has shape {size.shape}, expected ({n}, 2)")
+    if subjects.shape != (n,) or subjects.dtype.kind != "U":
+        raise _bad(path, f"subjects has shape {subjects.shape} and dtype {subjects.dtype}, expected ({n},) strings")
+    for name, arr in (("keypoints_2d", kp), ("poses_3d", poses), ("image_size", size)):
+        if arr.dtype.kind not in "fiu":
+            raise _bad(path, f"{name} has dtype {arr.dtype}, expected numbers")
+        if not np.isfinite(arr).all():
+            raise _bad(path, f"{name} holds {int((~np.isfinite(arr)).sum())} NaN or infinite values")
+    if (size <= 0).any():
+        raise _bad(path, "image_size holds a width or height <= 0")
+    conf = kp[..., 2]
+    if (conf < 0).any() or (conf > 1).any():
+        raise _bad(path, "the confidence channel of keypoints_2d leaves [0, 1]")
+    padded = arrays.get("padded")
+    if padded is not None and padded.shape != (n, f):
+        raise _bad(path, f"padded has shape {padded.shape}, expected ({n}, {f})")
+    try:
+        meta = json.loads(str(arrays["meta"]))
+    except json.JSONDecodeError as exc:
+        raise _bad(path, f"meta is not JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise _bad(path, "meta is not a JSON object")
+    return EvalSequences(
+        path=path,
+        sha256=hashlib.sha256(blob).hexdigest(),
+        keypoints_2d=kp.astype(np.float32, copy=False),
+        image_size=size.astype(np.int64),
+        poses_3d=poses.astype(np.float32, copy=False),
+        subjects=subjects,
+        meta=meta,
+        padded=None if padded is None else padded.astype(bool),
+    )
+
+
+def generate(
+    out: str | os.PathLike[str],
+    data: str | None = None,
+    split: str = "test",
+    sequences: int = 256,
+    frames: int = 81,
+    seed: int = 2025,
+    noise: str = "v1",
+    cache: Path | None = None,
+    progress: bool = True,
+    command: list[str] | None = None,
+) -> EvalSequences:
+    """Load the mocap, draw the sequences of ``split``, write them to ``out`` and read them back.
+
+    Raises:
+        InputError: when the data or the split is missing; OutputError when ``out`` cannot be written.
+    """
+    from training.common import load_mocap_data, portable_path
+
+    mocap = load_mocap_data(data, cache, progress)
+    clips = mocap.clips(split)
+    arrays, meta = make_sequences(clips, sequences, frames, seed, noise, root=mocap.root)
+    meta["split"] = split
+    meta["data"] = {
+        "root": portable_path(mocap.root),
+        "clips": len(clips),
+        "frames": int(sum(len(c.joints) for c in clips)),
+        "subjects": sorted({str(c.subject) for c in clips}),
+    }
+    meta["command"] = list(command or [])
+    write_sequences(out, arrays, meta)
+    return load_sequences(out)
