@@ -13,6 +13,15 @@ With ``attention=True`` each frame gets its ``(layers, heads, 17, 17)`` spatial
 attention. The student computes maps for its K input frames only: every other frame
 gets the maps of the **nearest sampled frame** of its window (ties: the earlier one).
 
+**Frame rate.** The lifters learnt motion at :data:`MODEL_FPS` (the mocap was resampled to
+it). A clip at another rate (a 5 fps phone clip, a 60 fps sports camera) is resampled to
+the model's rate first (linear interpolation of the normalised 2D and confidence on a
+uniform time grid), lifted, and the poses are interpolated back to the clip's frames (the
+attention maps come from the nearest model-rate frame). Within :data:`RATE_TOLERANCE` of
+the model's rate nothing is resampled, so a 30 fps clip (or a 29.97 fps one) is lifted as
+it is. Without this, an 81-frame window of a 5 fps clip spans 16 s and a squat looks like
+a slow drift.
+
 Shipped checkpoints live in ``assets/models/{teacher,student}.{safetensors,json}`` at
 the repository root, found relative to this package (``scjd_core/../assets``), which is
 where they are for a source checkout and an editable install (``pip install -e .``).
@@ -34,6 +43,29 @@ from scjd_core.types import Lift3D, Pose2DSequence
 
 MODEL_KINDS: tuple[str, ...] = ("teacher", "student")
 MODELS_DIR_ENV = "SCJD_MODELS_DIR"
+#: Frame rate the lifters are trained at (``training.common.DEFAULT_FPS``), unless a checkpoint says otherwise.
+MODEL_FPS = 30.0
+#: Relative rate difference below which a clip is lifted at its own rate.
+RATE_TOLERANCE = 0.1
+
+
+def resample_times(frames: int, fps: float, model_fps: float) -> np.ndarray | None:
+    """Positions (in clip frames) of a uniform model-rate grid over a clip, or None when no resampling is due.
+
+    The grid starts at the first frame and covers the last one: ``ceil((F - 1) * model_fps / fps) + 1`` points.
+    """
+    if frames < 2 or not np.isfinite(fps) or fps <= 0 or abs(fps / model_fps - 1.0) <= RATE_TOLERANCE:
+        return None
+    count = int(np.ceil((frames - 1) * model_fps / fps - 1e-9)) + 1
+    return np.minimum(np.arange(count) * (fps / model_fps), frames - 1)
+
+
+def interpolate_frames(x: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Linear interpolation of ``x (F, ...)`` at fractional frame ``positions`` (in ``[0, F-1]``)."""
+    lo = np.floor(positions).astype(np.int64)
+    hi = np.minimum(lo + 1, x.shape[0] - 1)
+    w = (positions - lo).astype(np.float32).reshape(-1, *([1] * (x.ndim - 1)))
+    return (x[lo] * (1.0 - w) + x[hi] * w).astype(x.dtype, copy=False)
 
 
 def models_dir() -> Path:
@@ -85,6 +117,10 @@ class ModelBackend(LiftingBackend):
         self.meta = dict(meta or {})
         self.window = int(model.config.window)
         self.batch_size = max(1, int(batch_size))
+        fps = self.meta.get("training", {}).get("recipe", {}).get("fps") or self.meta.get("training", {}).get(
+            "data", {}
+        ).get("fps")
+        self.model_fps = float(fps) if fps else MODEL_FPS
 
     def lift(self, seq: Pose2DSequence, attention: bool = False) -> Lift3D:
         """Lift a clip (see the module docstring for windows and the student's attention).
@@ -96,14 +132,27 @@ class ModelBackend(LiftingBackend):
         Returns:
             :class:`Lift3D` with ``poses (F, 17, 3)`` float32, pelvis at 0.
         """
-        import torch
 
         x = seq.normalized().astype(np.float32, copy=False)  # (F, 17, 3)
-        frames = x.shape[0]
         cfg = self.model.config
-        if frames == 0:
+        if x.shape[0] == 0:
             empty_att = np.zeros((0, cfg.depth, cfg.heads, NUM_JOINTS, NUM_JOINTS), np.float32)
             return Lift3D(np.zeros((0, NUM_JOINTS, 3), np.float32), empty_att if attention else None)
+        grid = resample_times(x.shape[0], float(seq.fps), self.model_fps)
+        if grid is None:
+            return self._lift_windows(x, attention)
+        lifted = self._lift_windows(interpolate_frames(x, grid), attention)
+        # back to the clip's frames: clip frame i sits at grid position i * model_fps / fps
+        back = np.minimum(np.arange(x.shape[0]) * (self.model_fps / float(seq.fps)), len(grid) - 1)
+        poses = interpolate_frames(lifted.poses, back)
+        maps = lifted.attention[np.rint(back).astype(np.int64)] if lifted.attention is not None else None
+        return Lift3D(poses=np.ascontiguousarray(poses, dtype=np.float32), attention=maps)
+
+    def _lift_windows(self, x: np.ndarray, attention: bool) -> Lift3D:
+        """Lift normalised frames ``(F, 17, 3)`` (F >= 1) at the model's rate: windows, padding, batches."""
+        import torch
+
+        frames = x.shape[0]
         n_windows = -(-frames // self.window)
         padded = np.pad(x, ((0, n_windows * self.window - frames), (0, 0), (0, 0)), mode="edge")
         windows = padded.reshape(n_windows, self.window, *x.shape[1:])

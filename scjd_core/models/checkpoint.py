@@ -38,6 +38,8 @@ from scjd_core.skeleton import JOINT_NAMES, PARENTS, ROOT
 FORMAT_VERSION = 1
 WEIGHTS_SUFFIX = ".safetensors"
 META_SUFFIX = ".json"
+#: What to do about a damaged checkpoint description.
+_RESTORE_JSON = "restore the .json that came with the .safetensors, or re-save the checkpoint"
 _RESERVED = ("format_version", "kind", "config", "joints", "parents", "weights_file", "sha256")
 
 INPUT_DESCRIPTION: dict[str, Any] = {
@@ -155,9 +157,11 @@ def read_checkpoint_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         meta = json.loads(json_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"checkpoint description {json_path} is not valid JSON ({exc})") from None
+        raise CheckpointError(
+            f"checkpoint description {json_path} is not valid JSON ({exc}): {_RESTORE_JSON}"
+        ) from None
     if not isinstance(meta, dict):
-        raise CheckpointError(f"checkpoint description {json_path} is not a JSON object")
+        raise CheckpointError(f"checkpoint description {json_path} is not a JSON object: {_RESTORE_JSON}")
     version = meta.get("format_version")
     if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
         raise CheckpointError(
@@ -165,7 +169,10 @@ def read_checkpoint_meta(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"(this scjd reads 1..{FORMAT_VERSION}): upgrade scjd or re-export the checkpoint"
         )
     if meta.get("kind") not in KINDS:
-        raise CheckpointError(f"{json_path}: unknown model kind {meta.get('kind')!r}, expected one of {sorted(KINDS)}")
+        raise CheckpointError(
+            f"{json_path}: unknown model kind {meta.get('kind')!r}, expected one of {sorted(KINDS)}: "
+            "pass a teacher or student checkpoint written by scjd"
+        )
     if meta.get("joints") != list(JOINT_NAMES) or meta.get("parents") != list(PARENTS):
         raise CheckpointError(
             f"{json_path}: the checkpoint's joint layout differs from scjd's 17-joint skeleton: "

@@ -74,11 +74,11 @@ def interpolation_weights(indices: Tensor, window: int) -> Tensor:
     """
     pos = indices.to(torch.float32)[..., None, :]  # (..., 1, K)
     t = torch.arange(window, device=indices.device, dtype=torch.float32)[:, None]  # (T, 1)
-    inf = torch.tensor(float("inf"), device=indices.device)
     before = pos <= t  # (..., T, K)
     after = pos >= t
-    left = torch.where(before, pos, -inf).amax(dim=-1, keepdim=True)  # (..., T, 1)
-    right = torch.where(after, pos, inf).amin(dim=-1, keepdim=True)
+    # Python scalars, not device tensors: no host->device copy per call (live mode, CUDA graphs)
+    left = torch.where(before, pos, float("-inf")).amax(dim=-1, keepdim=True)  # (..., T, 1)
+    right = torch.where(after, pos, float("inf")).amin(dim=-1, keepdim=True)
     left = torch.where(before.any(dim=-1, keepdim=True), left, right)
     right = torch.where(after.any(dim=-1, keepdim=True), right, left)
     span = right - left
@@ -147,8 +147,12 @@ class Student(nn.Module):
             int64 tensor on the model's device.
         """
         cfg = self.config
-        idx = sparse_indices(cfg.window, cfg.frames, cfg.stride, cfg.sampling, phase)
-        return idx.to(self.head.weight.device)
+        device = self.head.weight.device
+        key = (int(phase), str(device))
+        cache = self.__dict__.setdefault("_index_cache", {})  # not a buffer: not saved, not in state_dict
+        if key not in cache:  # one host->device copy per phase and device, not per forward
+            cache[key] = sparse_indices(cfg.window, cfg.frames, cfg.stride, cfg.sampling, phase).to(device)
+        return cache[key]
 
     def forward(self, x_sparse: Tensor, indices: Tensor, return_attention: bool = True) -> StudentOutput:
         """Lift the sparse frames of a batch of windows and upsample to the whole window.

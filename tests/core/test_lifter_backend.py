@@ -162,3 +162,41 @@ def test_describe_shipped_models(monkeypatch, tmp_path):
     teacher, student = describe_shipped_models()
     assert teacher.startswith("teacher: unusable") and "not valid JSON" in teacher
     assert student.startswith("student: ") and "T=9, K=3" in student and "mpjpe_mm=61.2" in student
+
+
+def _linear_motion(frames: int, fps: float, step: int = 1) -> Pose2DSequence:
+    """A pose moving at constant velocity, sampled every ``step``-th frame of a 30 fps grid."""
+    rng = np.random.default_rng(7)
+    base = rng.uniform(200, 400, size=(NUM_JOINTS, 2))
+    vel = rng.normal(0, 3, size=(NUM_JOINTS, 2))
+    t = np.arange(frames) * step
+    return Pose2DSequence(
+        keypoints=(base[None] + t[:, None, None] * vel[None]).astype(np.float32),
+        confidence=np.full((frames, NUM_JOINTS), 0.9, np.float32),
+        found=np.ones(frames, bool),
+        filled=np.zeros(frames, bool),
+        times=np.arange(frames) / fps,
+        width=640,
+        height=480,
+        fps=fps,
+    )
+
+
+@pytest.mark.parametrize("name", ["teacher-tiny", "student-tiny"])
+def test_a_low_rate_clip_is_lifted_at_the_model_rate(name: str) -> None:
+    """A 5 fps clip gives the poses the model gives the same motion filmed at 30 fps (its training rate)."""
+    b = backend(name)
+    slow = _linear_motion(12, fps=5.0, step=6)
+    fast = _linear_motion(11 * 6 + 1, fps=30.0)
+    lifted = b.lift(slow, attention=True)
+    reference = b.lift(fast, attention=True)
+    np.testing.assert_allclose(lifted.poses, reference.poses[::6], atol=1e-5)
+    np.testing.assert_allclose(lifted.attention, reference.attention[::6], atol=1e-6)
+    assert lifted.poses.shape == (12, NUM_JOINTS, 3)
+
+
+def test_a_clip_near_the_model_rate_is_not_resampled() -> None:
+    b = backend("student-tiny")
+    seq = make_seq(23)
+    ntsc = Pose2DSequence(**{**seq.__dict__, "fps": 29.97})
+    np.testing.assert_array_equal(b.lift(ntsc).poses, b.lift(seq).poses)
