@@ -7,19 +7,33 @@ non-zero exit code, never a traceback, and never a half-written file.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import os
 import re
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from scjd_core import __version__
-from scjd_core.errors import ScjdError
+from scjd_core.errors import DetectorError, InputError, Interrupted, OutputError, ScjdError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one ``scjd: error:`` line (exit code 2) like every other."""
+
+    def error(self, message: str) -> NoReturn:
+        _error(f"{message} (see `{self.prog} --help`)")
+        self.exit(2)
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="scjd",
         description="Fast 3D human pose from ordinary video (MediaPipe 2D + SCJD lifting).",
     )
@@ -57,6 +71,17 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--teacher", metavar="CKPT", help="teacher checkpoint (default: the shipped one)")
     p.add_argument("--student", metavar="CKPT", help="student checkpoint (default: the shipped one)")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames (webcam: default 300)")
+    p.add_argument(
+        "--fps",
+        type=float,
+        metavar="N",
+        help="frame rate to use instead of the one the video states (frame times become frame / N)",
+    )
+    p.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="process a damaged or cut-off video with the frames that decode (a warning says how many)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--sequential", action="store_true", help="do not overlap decoding/detection/lifting")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -71,12 +96,42 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Longest output stem, in UTF-8 bytes: with the longest suffix (``.mediapipe.bvh``) the
+#: names stay within the 255 bytes most file systems allow.
+STEM_MAX_BYTES = 230
+
+
 def _stem_for(spec: str) -> str:
+    """The output files' stem: the input's name, letters and digits of any script kept
+    (so ``舞.mp4`` and ``歌.mp4`` do not collide), other characters turned into ``_``."""
     if spec.lower().startswith("webcam:"):
         return "webcam" + spec.split(":", 1)[1]
     path = Path(spec)
-    name = path.stem if path.suffix else path.name
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "clip"
+    name = unicodedata.normalize("NFC", path.stem if path.suffix else path.name)
+    stem = re.sub(r"[^\w.-]+", "_", name).lstrip(".")
+    stem = stem.encode("utf-8")[:STEM_MAX_BYTES].decode("utf-8", "ignore")
+    return stem or "clip"
+
+
+def _create_detector():
+    """The 2D detector of ``scjd process`` (MediaPipe Pose)."""
+    from scjd_core.detect import MediaPipeDetector
+
+    return MediaPipeDetector()
+
+
+def _start_detector():
+    """Start the 2D detector before the slow work, turning any failure into one clear error."""
+    try:
+        return _create_detector()
+    except ScjdError:
+        raise
+    except Exception as exc:  # a native library failure: RuntimeError, OSError, ...
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DetectorError(
+            f"the 2D detector (MediaPipe Pose) could not start ({reason}): reinstall it with "
+            "`pip install --force-reinstall mediapipe==0.10.21`; SCJD_NATIVE_LOGS=1 shows its own messages"
+        ) from None
 
 
 class _Limited:
@@ -96,6 +151,7 @@ class _Limited:
 def _cmd_process(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from scjd_core.atomic import OutputSet
     from scjd_core.backends.registry import create_backends, parse_backends
     from scjd_core.export import parse_formats
     from scjd_core.outputs import check_outputs, export_clip
@@ -103,34 +159,70 @@ def _cmd_process(args: argparse.Namespace) -> int:
     from scjd_core.sources import open_source
 
     # Everything that can be checked before the (slow) processing is checked first.
+    if args.max_frames is not None and args.max_frames < 1:
+        raise InputError(f"--max-frames must be 1 or more (got {args.max_frames}): give the number of frames to read")
+    if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
+        raise InputError(f"--fps must be a positive number of frames per second (got {args.fps:g})")
     names = parse_backends(args.backend)
     formats = parse_formats(args.export)
     stem = _stem_for(args.input)
     check_outputs(args.out, stem, formats, names, args.overwrite)
-    source = open_source(args.input)
+    source = open_source(args.input, fps=args.fps, allow_partial=args.allow_partial)
     with source:
+        shown = _warn(source, 0)
         max_frames = args.max_frames
         if max_frames is None and source.info.frame_count is None:
             max_frames = 300
-        checkpoints = {"teacher": args.teacher, "student": args.student}
-        backends = create_backends(names, args.device, checkpoints, engine=args.engine)
-        pipeline = Pipeline(backends=backends)
-        total = source.info.frame_count
-        if max_frames is not None:
-            src = _Limited(source, max_frames)
-            total = min(total, max_frames) if total else max_frames
-        else:
-            src = source
-        bar = tqdm(total=total, unit="frame", desc=stem, disable=args.quiet, file=sys.stderr)
+        detector = _start_detector()  # first: a detector that cannot start fails before the models load
         try:
-            clip = pipeline.process(src, on_progress=lambda n, _t: bar.update(n - bar.n), pipelined=not args.sequential)
+            checkpoints = {"teacher": args.teacher, "student": args.student}
+            backends = create_backends(names, args.device, checkpoints, engine=args.engine)
+            pipeline = Pipeline(detector=lambda: detector, backends=backends)
+            total = source.info.frame_count
+            if max_frames is not None:
+                src = _Limited(source, max_frames)
+                total = min(total, max_frames) if total else max_frames
+            else:
+                src = source
+            bar = tqdm(total=total, unit="frame", desc=stem, disable=args.quiet, file=sys.stderr)
+            try:
+                clip = pipeline.process(
+                    src, on_progress=lambda n, _t: bar.update(n - bar.n), pipelined=not args.sequential
+                )
+            finally:
+                bar.close()
         finally:
-            bar.close()
+            detector.close()
+            _warn(source, shown)  # a partial video is worth knowing about even when the run failed
     t0 = time.perf_counter()
-    written = export_clip(clip, args.out, formats, stem, names, args.smooth, args.overwrite)
+    args.output_set = OutputSet(args.out)
+    written = export_clip(clip, args.out, formats, stem, names, args.smooth, args.overwrite, output_set=args.output_set)
     export_s = time.perf_counter() - t0
-    _print_summary(clip, backends, written, export_s)
+    try:
+        _print_summary(clip, backends, written, export_s)
+        sys.stdout.flush()
+    except OSError as exc:
+        raise _stdout_error(exc, written) from None
     return 0
+
+
+def _stdout_error(exc: OSError, written: Sequence[Path] | None) -> OutputError:
+    """The error for a standard output that cannot be written (a full disk, a closed pipe)."""
+    _silence_stdout()
+    done = f"the outputs were written ({', '.join(str(p) for p in written)})" if written else "the command finished"
+    return OutputError(
+        f"cannot write to standard output ({(exc.strerror or str(exc)).lower()}): {done}, but the report was "
+        "lost; send the output to a file or device with free space"
+    )
+
+
+def _warn(source, start: int) -> int:
+    """Print the source's warnings from number ``start`` on (``scjd: warning: ...`` on
+    stderr); returns how many it has."""
+    messages = list(getattr(source, "warnings", []))
+    for message in messages[start:]:
+        print(f"scjd: warning: {message}", file=sys.stderr)
+    return len(messages)
 
 
 def _print_summary(clip, backends, written: Sequence[Path], export_s: float) -> None:
@@ -177,18 +269,99 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _interrupts_raise() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`Interrupted` in the main thread (once: a second
+    signal during the clean-up is ignored, so the clean-up finishes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handler(signum: int, _frame) -> None:
+        if received:
+            return
+        received.append(signum)
+        raise Interrupted(signum)
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
+
+
+def _error(message: str) -> None:
+    """Print ``scjd: error: message`` as one line on stderr."""
+    line = " ".join(str(message).split())
+    with contextlib.suppress(OSError, ValueError):
+        print(f"scjd: error: {line}", file=sys.stderr, flush=True)
+
+
+def _silence_stdout() -> None:
+    """Point descriptor 1 at /dev/null, so the interpreter's final flush of a stdout that
+    failed (a full disk, a closed pipe) prints no second error."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _interrupted_message(exc: Interrupted, args: argparse.Namespace) -> str:
+    how = "Ctrl-C (SIGINT)" if exc.signum == signal.SIGINT else exc.signal_name
+    outputs = getattr(args, "output_set", None)
+    if outputs is not None and outputs.committed:
+        files = ", ".join(str(p) for p in outputs.written)
+        return f"interrupted by {how} after the outputs were written: {files}"
+    out = getattr(args, "out", None)
+    where = f" to {out}" if out else ""
+    return f"interrupted by {how}: nothing was written{where}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``scjd`` command."""
+    """Entry point of the ``scjd`` command; returns the exit code (see :mod:`scjd_core.errors`)."""
+    from scjd_core.sources.base import quiet_native_video_logs
+
+    quiet_native_video_logs()
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.reconfigure(errors="backslashreplace")  # undecodable file names still print
     parser = _build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except ScjdError as exc:
-        print(f"scjd: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("scjd: interrupted; no output was written", file=sys.stderr)
-        return 130
+    with _interrupts_raise():
+        try:
+            code = int(args.func(args) or 0)
+            try:
+                sys.stdout.flush()
+            except OSError as exc:
+                raise _stdout_error(exc, None) from None
+            return code
+        except ScjdError as exc:
+            _error(str(exc))
+            return exc.exit_code
+        except Interrupted as exc:
+            _error(_interrupted_message(exc, args))
+            return exc.exit_code
+        except KeyboardInterrupt:
+            _error(_interrupted_message(Interrupted(signal.SIGINT), args))
+            return 130
+        except MemoryError:
+            _error("out of memory: process a shorter clip (--max-frames N) or close other programs")
+            return OutputError.exit_code
+        except OSError as exc:
+            from scjd_core.atomic import output_error
+
+            where = exc.filename or "a file"
+            _error(str(output_error(exc, where, "use")))
+            return OutputError.exit_code
+        except Exception as exc:
+            if os.environ.get("SCJD_DEBUG") == "1":
+                raise
+            _error(
+                f"internal error ({type(exc).__name__}: {exc}): this is a bug, please report it with the command "
+                "line; SCJD_DEBUG=1 shows the traceback"
+            )
+            return 1
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -25,21 +26,25 @@ class FrameDecoder:
             self._thread = threading.Thread(target=self._run, name="scjd-decode", daemon=True)
             self._thread.start()
 
+    def _put(self, item: object) -> bool:
+        """Queue ``item`` unless :meth:`close` was called; False when stopped."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def _run(self) -> None:
         try:
             for item in self._timed():
-                while not self._stop.is_set():
-                    try:
-                        self._queue.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if self._stop.is_set():
+                if not self._put(item):
                     return
         except BaseException as exc:
-            self._queue.put(exc)
+            self._put(exc)
             return
-        self._queue.put(self._END)
+        self._put(self._END)
 
     def _timed(self) -> Iterator[tuple[Frame, float]]:
         while True:
@@ -63,6 +68,13 @@ class FrameDecoder:
             yield item
 
     def close(self) -> None:
+        """Stop the reading thread, wait for it, and close the source's iterator."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
+            if self._thread.is_alive():  # stuck in the decoder: leave the iterator to it
+                return
+        close = getattr(self._iter, "close", None)
+        if close is not None:
+            with contextlib.suppress(ValueError, RuntimeError):  # "generator already executing"
+                close()

@@ -7,6 +7,7 @@ frame of :mod:`scjd_core.world` (right-handed, +Y up, floor at y = 0, metres).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 from collections.abc import Sequence
@@ -16,8 +17,16 @@ from pathlib import Path
 import numpy as np
 
 import scjd_core
-from scjd_core.atomic import check_writable_dir
-from scjd_core.errors import OutputError
+from scjd_core.atomic import (
+    CommitError,
+    OutputSet,
+    check_writable_dir,
+    name_max,
+    output_error,
+    probe_writable,
+    remove_stale_temp_files,
+)
+from scjd_core.errors import InputError, OutputError
 from scjd_core.pipeline import ClipResult
 from scjd_core.skeleton import JOINT_NAMES, PARENTS
 
@@ -51,26 +60,81 @@ def check_outputs(
 ) -> Path:
     """Fail early (before any processing) when the outputs cannot be written.
 
+    The folder (or, when it does not exist yet, the nearest existing folder above it) is
+    tested by creating and removing a file in it: ``os.access`` says yes to root even on
+    ``/proc`` or a read-only file system. Nothing else is created.
+
     Raises:
-        OutputError: the folder is not writable, or a file exists and ``overwrite`` is False.
+        OutputError: the folder is not writable, a name is too long, a folder is in the
+            way of a file, or a file exists and ``overwrite`` is False.
     """
-    out = Path(out_dir)
+    try:
+        return _check_outputs(Path(out_dir), stem, formats, backends, overwrite)
+    except OSError as exc:  # e.g. a path too long even to look at
+        raise output_error(exc, out_dir, "use output folder") from None
+
+
+def _check_outputs(out: Path, stem: str, formats: Sequence[str], backends: Sequence[str], overwrite: bool) -> Path:
     if out.exists():
-        check_writable_dir(out)
+        check_writable_dir(out, create=False)
+        limit = name_max(out)
     else:  # nothing is created before the input has been read: check the nearest existing folder
         ancestor = out.parent
         while not ancestor.exists() and ancestor != ancestor.parent:
             ancestor = ancestor.parent
-        if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        if not ancestor.is_dir():
             raise OutputError(
-                f"cannot create output folder {out}: {ancestor} is not a writable folder; choose another --out"
+                f"cannot create output folder {out}: {ancestor} is a file, not a folder; choose another --out"
+            )
+        try:
+            probe_writable(ancestor)
+        except OutputError as exc:
+            raise OutputError(f"cannot create output folder {out}: {exc}") from None
+        limit = name_max(ancestor)
+        for part in out.relative_to(ancestor).parts:
+            if len(os.fsencode(part)) > limit:
+                raise OutputError(
+                    f"cannot create output folder {out}: the name {part[:24]}... is longer than the {limit} bytes "
+                    "the file system allows; choose a shorter --out path"
+                )
+    planned = planned_paths(out, stem, formats, backends)
+    for path in planned:
+        if len(os.fsencode(path.name)) > limit:
+            raise OutputError(
+                f"cannot write {path}: the name is longer than the {limit} bytes the file system allows; "
+                "rename the input to something shorter"
+            )
+        if path.is_dir():
+            raise OutputError(
+                f"cannot write {path}: a folder is in the way; remove or rename it, or choose another --out folder"
             )
     if not overwrite:
-        existing = [p for p in planned_paths(out, stem, formats, backends) if p.exists()]
+        existing = [p for p in planned if os.path.lexists(p)]
         if existing:
             more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
             raise OutputError(f"{existing[0]} already exists{more}: pass --overwrite or choose another --out folder")
     return out
+
+
+def _make_folder(out: Path) -> list[Path]:
+    """Create ``out`` (and missing parents); returns the folders created, deepest first."""
+    created = []
+    folder = out
+    while not folder.exists() and folder != folder.parent:
+        created.append(folder)
+        folder = folder.parent
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _remove_empty(created)
+        raise output_error(exc, out, "create output folder") from None
+    return created
+
+
+def _remove_empty(folders: Sequence[Path]) -> None:
+    for folder in folders:  # deepest first
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def bundle_dict(clip: ClipResult, smoothing: str, world: dict[str, np.ndarray]) -> dict:
@@ -113,8 +177,16 @@ def export_clip(
     backends: Sequence[str] | None = None,
     smoothing: str = "none",
     overwrite: bool = False,
+    output_set: OutputSet | None = None,
 ) -> list[Path]:
-    """Write ``clip`` in each format; returns the files written.
+    """Write ``clip`` in each format, all or nothing; returns the files written.
+
+    Every file is written under a temporary name in ``out_dir`` and all are renamed into
+    place together when all are complete (:class:`~scjd_core.atomic.OutputSet`). On any
+    failure or interrupt the temporary files are removed, a folder created for the
+    outputs is removed again, and files that were to be replaced are left as they were.
+    Temporary files that killed earlier runs left in ``out_dir`` are removed first
+    (:func:`~scjd_core.atomic.remove_stale_temp_files`).
 
     Args:
         clip: the processed clip.
@@ -124,6 +196,13 @@ def export_clip(
         backends: which backends to export (default: all in the clip).
         smoothing: ``none``, ``butterworth`` or ``oneeuro``.
         overwrite: replace existing files instead of refusing.
+        output_set: the set to write into (the caller can then tell, after an interrupt,
+            whether it was committed); a new one by default.
+
+    Raises:
+        OutputError: a file cannot be written (the message says what to do and that
+            nothing was written).
+        InputError: a backend gave non-finite poses.
     """
     from scjd_core.export import write_bundle, write_bvh, write_csv
 
@@ -132,21 +211,43 @@ def export_clip(
     if missing:
         raise OutputError(f"backend {missing[0]!r} was not run on this clip: run it or export another")
     out = check_outputs(out_dir, stem, formats, backends, overwrite)
+    for b in backends:
+        bad = ~np.isfinite(clip.lifts[b].poses).all(axis=(1, 2))
+        if bad.any():
+            raise InputError(
+                f"the {b} backend gave non-finite 3D poses for {int(bad.sum())} of {len(bad)} frames "
+                f"(the first is frame {int(np.argmax(bad))}): the 2D keypoints are out of range; check the input"
+            )
     world = {b: world_poses(clip, b, smoothing) for b in backends}
-    written: list[Path] = []
-    for fmt in formats:
-        if fmt == "bvh":
-            for b in backends:
-                path = out / f"{stem}.{b}.bvh"
-                write_bvh(path, world[b], clip.info.fps, overwrite=overwrite)
-                written.append(path)
-        elif fmt == "csv":
-            for b in backends:
-                path = out / f"{stem}.{b}.csv"
-                write_csv(path, world[b], clip.seq.times, overwrite=overwrite)
-                written.append(path)
-        else:
-            path = out / f"{stem}.{fmt}"
-            write_bundle(path, bundle_dict(clip, smoothing, world), overwrite=overwrite)
-            written.append(path)
-    return written
+    created = _make_folder(out)
+    outputs = output_set if output_set is not None else OutputSet(out)
+    try:
+        remove_stale_temp_files(out, [p.name for p in planned_paths(out, stem, formats, backends)])
+        with outputs:
+            for fmt in formats:
+                if fmt == "bvh":
+                    for b in backends:
+                        write_bvh(out / f"{stem}.{b}.bvh", world[b], clip.info.fps, overwrite=overwrite)
+                elif fmt == "csv":
+                    for b in backends:
+                        write_csv(out / f"{stem}.{b}.csv", world[b], clip.seq.times, overwrite=overwrite)
+                else:
+                    write_bundle(out / f"{stem}.{fmt}", bundle_dict(clip, smoothing, world), overwrite=overwrite)
+            return outputs.commit()
+    except OutputError as exc:
+        if outputs.committed:
+            raise
+        _remove_empty(created)
+        if isinstance(exc, CommitError):  # it says itself what is in place
+            raise
+        raise OutputError(f"{exc}; {_nothing_written(out, created)}") from None
+    except BaseException:
+        if not outputs.committed:
+            _remove_empty(created)
+        raise
+
+
+def _nothing_written(out: Path, created: Sequence[Path]) -> str:
+    if created and not out.exists():
+        return f"nothing was written ({out} was not created)"
+    return f"nothing was written or changed in {out}"

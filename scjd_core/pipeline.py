@@ -136,6 +136,7 @@ class Pipeline:
 
         info: SourceInfo = source.info
         size = window or max(self.window, 64)
+        detector = self.detector_factory()  # before the decoding thread starts: it may fail
         decoder = FrameDecoder(source, threaded=pipelined)
         lifter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scjd-lift") if pipelined else None
         in_flight: deque[tuple[_Window, Future | Pose2DSequence, object]] = deque()
@@ -143,7 +144,6 @@ class Pipeline:
         context: list[Detection2D] = []  # the previous window, for interpolating gaps
         seen = 0
         any_found = False
-        detector = self.detector_factory()
         try:
             current = _Window(0, [], [], [], [], [])
             frames = iter(decoder)

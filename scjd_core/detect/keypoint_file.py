@@ -53,9 +53,33 @@ def _scalar(data: np.lib.npyio.NpzFile, key: str, path: Path) -> float | None:
     if key not in data.files:
         return None
     value = np.asarray(data[key])
-    if value.size != 1 or not np.isfinite(value.astype(np.float64)).all() or float(value) <= 0:
-        raise InputError(f"{path.name}: '{key}' must be one positive number, got {value!r}")
-    return float(value)
+    try:
+        number = value.astype(np.float64)
+    except (TypeError, ValueError):
+        number = np.array([np.nan])
+    if value.size != 1 or not np.isfinite(number).all() or float(number.reshape(-1)[0]) <= 0:
+        raise InputError(
+            f"{path.name}: '{key}' must be one positive number, got {value!r}: save it as a number "
+            f"(e.g. np.savez(..., {key}=640))"
+        )
+    return float(number.reshape(-1)[0])
+
+
+#: Largest pixel coordinate believed (a 1,000,000-pixel-wide image is far beyond any camera):
+#: larger values are garbage that would overflow the lifters' arithmetic.
+MAX_COORDINATE = 1e6
+
+
+def _check_range(keypoints: np.ndarray, path: Path) -> None:
+    """Refuse coordinates no image has (e.g. 1e30): they would give NaN poses."""
+    with np.errstate(invalid="ignore"):
+        bad = np.abs(keypoints) > MAX_COORDINATE
+    if bad.any():
+        frame, joint, _axis = (int(i) for i in np.argwhere(bad)[0])
+        raise InputError(
+            f"{path.name}: frame {frame}, joint {JOINT_NAMES[joint]} is at {keypoints[frame, joint].tolist()}, "
+            f"beyond ±{MAX_COORDINATE:g} pixels: keypoint files hold pixel coordinates; check how it was written"
+        )
 
 
 def load_npz(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
@@ -79,6 +103,7 @@ def load_npz(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
             if conf.shape != kp.shape[:2]:
                 raise InputError(f"{path.name}: 'confidence' has shape {conf.shape}, expected {kp.shape[:2]}")
         meta = {k: v for k in ("width", "height", "fps") if (v := _scalar(data, k, path)) is not None}
+    _check_range(kp[..., :2], path)
     keypoints, confidence = _clean(kp[..., :2], conf)
     return keypoints, confidence, meta
 
@@ -121,6 +146,7 @@ def load_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
             kp[frame, j, 1] = _number(row, col[f"{name}_y"])
             c = col.get(f"{name}_c")
             conf[frame, j] = 1.0 if c is None else _number(row, c)
+    _check_range(kp, path)
     return _clean(kp, conf)
 
 

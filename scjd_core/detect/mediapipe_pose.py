@@ -100,8 +100,26 @@ class MediaPipeDetector(Detector2D):
             "min_detection_confidence": float(min_detection_confidence),
             "min_tracking_confidence": float(min_tracking_confidence),
         }
+        self._graph: Any = None
+        self._start_graph()
+
+    def _start_graph(self) -> None:
+        """Create the MediaPipe graph and run it once on a blank image.
+
+        MediaPipe loads its models in its own threads, logging as it goes, for a moment
+        after the graph is created; one blank frame waits for that, inside the stderr
+        filter, so the chatter is caught and a model that cannot load fails here (in the
+        constructor) rather than on the first frame. A blank frame finds nobody, so no
+        tracking state carries over.
+        """
         with filtered_stderr():
-            self._graph: Any = self._pose_module.Pose(**self.options)
+            graph = self._pose_module.Pose(**self.options)
+            try:
+                graph.process(np.zeros((32, 32, 3), dtype=np.uint8))
+            except BaseException:
+                graph.close()
+                raise
+        self._graph = graph
 
     def detect(self, frame: Frame) -> Detection2D:
         """Detect the person in ``frame`` (BGR image)."""
@@ -137,8 +155,7 @@ class MediaPipeDetector(Detector2D):
     def reset(self) -> None:
         """Start a fresh tracking graph (forgets the person followed so far)."""
         self.close()
-        with filtered_stderr():
-            self._graph = self._pose_module.Pose(**self.options)
+        self._start_graph()
 
     def close(self) -> None:
         """Free the MediaPipe graph."""

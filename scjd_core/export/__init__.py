@@ -2,7 +2,9 @@
 
 Every writer goes through :func:`scjd_core.atomic.atomic_write`: a temporary file
 renamed onto the target only when complete (a failure leaves no partial file), and
-an existing file is an error unless ``overwrite=True``.
+an existing file is an error unless ``overwrite=True``. Inside
+:class:`scjd_core.atomic.OutputSet` (as :func:`scjd_core.outputs.export_clip` writes a
+clip) the renames wait until every file of the set is complete.
 """
 
 from __future__ import annotations

@@ -39,7 +39,9 @@ _WEBCAM = re.compile(r"webcam(?::(\d+))?", re.IGNORECASE)
 _SPEC_HINT = "give a video file, a folder of images, or webcam:N (e.g. webcam:0)"
 
 
-def open_source(spec: str | os.PathLike[str], live: bool = False, fps: float | None = None) -> FrameSource:
+def open_source(
+    spec: str | os.PathLike[str], live: bool = False, fps: float | None = None, allow_partial: bool = False
+) -> FrameSource:
     """Open a frame source from a spec string.
 
     Args:
@@ -47,7 +49,10 @@ def open_source(spec: str | os.PathLike[str], live: bool = False, fps: float | N
             means camera 0).
         live: replay a file or folder at its real frame rate, dropping frames the consumer
             is too slow for (:class:`LivePacedSource`); a webcam is live already.
-        fps: frame rate of an image folder (default 30); ignored for videos and webcams.
+        fps: frame rate of an image folder (default 30), or of a video instead of the rate
+            its container states; ignored for webcams.
+        allow_partial: accept a video that decodes only in part (see
+            :class:`VideoFileSource`).
 
     Returns:
         The opened source (use it as a context manager).
@@ -72,7 +77,7 @@ def open_source(spec: str | os.PathLike[str], live: bool = False, fps: float | N
     if path.is_dir():
         source: FrameSource = ImageFolderSource(path, fps=fps or DEFAULT_FPS)
     elif path.exists():
-        source = VideoFileSource(path)
+        source = VideoFileSource(path, fps=fps, allow_partial=allow_partial)
     else:
         raise InputError(f"input not found: {text}: check the path, or {_SPEC_HINT}")
     return LivePacedSource(source) if live else source

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from types import ModuleType, TracebackType
@@ -13,12 +14,27 @@ from scjd_core.types import Frame, SourceInfo
 DEFAULT_FPS: float = 30.0
 
 
+def quiet_native_video_logs() -> None:
+    """Keep FFmpeg's and OpenCV's own log lines (``[h264 @ 0x...] error while decoding``,
+    ``[ WARN:0@...]``) off the terminal: SCJD reports decoding problems itself.
+
+    Sets ``OPENCV_FFMPEG_LOGLEVEL`` (FFmpeg's ``av_log`` level, read when OpenCV first
+    starts FFmpeg) and ``OPENCV_LOG_LEVEL`` unless they are set already, or
+    ``SCJD_NATIVE_LOGS=1`` asks to see everything.
+    """
+    if os.environ.get("SCJD_NATIVE_LOGS") == "1":
+        return
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+
+
 def import_cv2() -> ModuleType:
-    """Import OpenCV lazily.
+    """Import OpenCV lazily (with FFmpeg's log lines turned off, see :func:`quiet_native_video_logs`).
 
     Raises:
         MissingDependencyError: naming the install command when OpenCV is absent.
     """
+    quiet_native_video_logs()
     try:
         import cv2
     except ImportError as exc:  # pragma: no cover - opencv is a core dependency

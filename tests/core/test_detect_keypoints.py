@@ -173,3 +173,24 @@ def test_csv_bad_frame_number(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="keypoint file not found"):
         KeypointFileDetector(tmp_path / "absent.npz")
+
+
+def test_non_numeric_image_size_is_an_input_error(tmp_path: Path) -> None:
+    kp, conf = random_keypoints(3)
+    path = tmp_path / "kp.npz"
+    np.savez(path, keypoints=kp, confidence=conf, width=np.array("wide"), height=48)
+    with pytest.raises(InputError, match=r"'width' must be one positive number.*save it as a number"):
+        KeypointFileDetector(path)
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".csv"])
+def test_absurd_coordinates_are_refused_not_lifted_to_nan(tmp_path: Path, suffix: str) -> None:
+    kp, conf = random_keypoints(4)
+    kp[2, 5] = (1e30, -1e30)
+    path = tmp_path / f"kp{suffix}"
+    if suffix == ".npz":
+        np.savez(path, keypoints=kp, confidence=conf, width=W, height=H)
+    else:
+        write_csv(path, kp, conf)
+    with pytest.raises(InputError, match=rf"frame 2, joint {JOINT_NAMES[5]} .*pixel coordinates"):
+        KeypointFileDetector(path)

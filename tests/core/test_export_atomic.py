@@ -73,3 +73,46 @@ def test_parse_formats():
         parse_formats("bvh,fbx")
     with pytest.raises(OutputError, match="no export format"):
         parse_formats(" , ")
+
+
+def test_output_set_is_all_or_nothing(tmp_path):
+    from scjd_core.atomic import OutputSet
+
+    with OutputSet(tmp_path) as outputs:
+        write_csv(tmp_path / "a.csv", walking_clip(4), np.zeros(4))
+        write_bvh(tmp_path / "a.bvh", walking_clip(4), 30.0)
+        assert [p.name for p in outputs.pending] == ["a.csv", "a.bvh"]
+        assert not (tmp_path / "a.csv").exists()  # nothing in place before the commit
+        assert outputs.commit() == [tmp_path / "a.csv", tmp_path / "a.bvh"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bvh", "a.csv"]
+    with pytest.raises(Boom), OutputSet(tmp_path):
+        write_bundle(tmp_path / "b.json", {"x": 1})
+        raise Boom("later failure")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bvh", "a.csv"]
+
+
+def test_export_refuses_non_finite_poses(tmp_path):
+    from scjd_core.errors import InputError
+    from scjd_core.outputs import export_clip
+    from scjd_core.pipeline import ClipResult
+    from scjd_core.types import Lift3D, Pose2DSequence
+
+    n = 4
+    poses = walking_clip(n).astype(np.float32)
+    poses[2, 3] = np.nan
+    seq = Pose2DSequence(
+        keypoints=np.zeros((n, 17, 2), np.float32),
+        confidence=np.ones((n, 17), np.float32),
+        found=np.ones(n, bool),
+        filled=np.zeros(n, bool),
+        times=np.arange(n) / 30.0,
+        width=64,
+        height=64,
+        fps=30.0,
+    )
+    from scjd_core.types import SourceInfo
+
+    clip = ClipResult(SourceInfo("x.mp4", "video", 30.0, 64, 64, n), seq, {"student": Lift3D(poses)})
+    with pytest.raises(InputError, match="non-finite 3D poses for 1 of 4 frames"):
+        export_clip(clip, tmp_path / "out", ["csv"], "x")
+    assert not (tmp_path / "out").exists()

@@ -314,3 +314,20 @@ def test_open_source_picks_the_right_source(tmp_path: Path, monkeypatch: pytest.
 def test_open_source_rejects_bad_specs(spec: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         open_source(spec)
+
+
+@pytest.mark.parametrize("stated", [0.0, float("nan")])
+def test_video_without_a_frame_rate_is_read_at_30_fps_with_a_warning(tmp_path, stated):
+    src = VideoFileSource(write_video(tmp_path / "clip.mp4", 3))
+    assert src._frame_rate(stated, None) == (30.0, True)
+    assert len(src.warnings) == 1 and "does not state its frame rate" in src.warnings[0]
+    assert "--fps" in src.warnings[0]
+
+
+def test_video_frame_times_come_from_the_container_unless_fps_is_given(tmp_path):
+    path = write_video(tmp_path / "clip.mp4", 4, fps=10.0)
+    with VideoFileSource(path) as src:
+        assert [f.time_s for f in src] == pytest.approx([0.0, 0.1, 0.2, 0.3])
+    with VideoFileSource(path, fps=4.0) as src:
+        assert src.info.fps == 4.0
+        assert [f.time_s for f in src] == pytest.approx([0.0, 0.25, 0.5, 0.75])
