@@ -79,8 +79,12 @@ def build_menus(window: MainWindow) -> None:
     ghost.toggled.connect(lambda on: _set_overlay(window, "show_ghost", on))
     third = QAction("&Third source (MediaPipe / ground truth)", window, checkable=True, checked=True)
     third.toggled.connect(lambda on: _set_overlay(window, "show_overlay", on))
-    view_menu.addActions([smooth, ghost, third])
+    follow = QAction("&Follow the skeleton (3D views)", window, checkable=True, checked=True)
+    follow.setToolTip("keep the 3D views centred on the skeleton as it moves over the floor")
+    follow.toggled.connect(lambda on: _set_overlay(window, "follow", on))
+    view_menu.addActions([smooth, ghost, third, follow])
     window.smoothing_action = smooth
+    window.follow_action = follow
 
     export_menu = bar.addMenu("&Export")
     export = _action(window, "&Export 3D (BVH / CSV / JSON)…", lambda: export_dialog(window), "Ctrl+E")

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -34,6 +35,7 @@ from scjd_app.widgets.transport import Transport
 from scjd_app.widgets.video import VideoPanel
 from scjd_app.worker import Job, PipelineWorker, ViewFrame, default_pipeline, default_source
 from scjd_core.compare import ground_truth_key
+from scjd_core.skeleton import ROOT
 
 #: Display refresh interval (ms): the GUI draws from a timer at about 60 Hz.
 DRAW_INTERVAL_MS = 16
@@ -43,6 +45,8 @@ BEHIND_S = 2.0 * DRAW_INTERVAL_MS / 1000.0
 STAGES = ("detect", "teacher", "student")
 #: Frames kept in live mode (for the error curve); clip mode keeps every frame.
 LIVE_CAPACITY = 600
+#: Frames of the root's path drawn behind the skeleton in the 3D views (a fading trace).
+TRACE_FRAMES = 90
 
 
 def _view_legend(overlay: str) -> str:
@@ -75,6 +79,9 @@ class MainWindow(QMainWindow):
         self.worker: PipelineWorker | None = None
         self._stopping: list[PipelineWorker] = []
         self.cache = ResultCache()
+        #: backend -> world-frame poses (F, 17, 3) of the processed clip (root trajectory and
+        #: ground contact); empty while processing, for live input and for cancelled runs.
+        self.world: dict[str, np.ndarray] = {}
         self.position = 0
         self._play_pos = 0.0
         self._last_tick = time.perf_counter()
@@ -203,6 +210,7 @@ class MainWindow(QMainWindow):
         """Stop the current run, forget its frames and process ``source``."""
         self.stop_worker()
         self.cache = ResultCache(LIVE_CAPACITY if job.live else None)
+        self.world = {}
         self.position, self._play_pos, self._drawn = 0, 0.0, None
         self.latencies_ms.clear()
         worker = PipelineWorker(job, source, self._pipeline_for)
@@ -265,6 +273,34 @@ class MainWindow(QMainWindow):
             n = len(self.cache)
             self.transport.set_length(n)
             self._set_status(f"{'cancelled' if cancelled else 'processed'}: {n} frames")
+            if not cancelled:
+                self._compute_world()
+                self._dirty = True
+
+    def _compute_world(self) -> None:
+        """World-frame poses of the 3D panels' backends for the whole processed clip."""
+        from scjd_core.outputs import world_poses
+        from scjd_core.pipeline import collect_results
+
+        worker = self.worker
+        results = [f.result for f in self.cache.frames()]
+        names = [b.name for b in worker.backends if b.name in ("teacher", "student")]
+        if not results or any(r.index != i for i, r in enumerate(results)):
+            return
+        if any(name not in r.poses for r in results for name in names):
+            return
+        try:
+            clip = collect_results(results, worker.info, [b for b in worker.backends if b.name in names], 0.0)
+            self.world = {name: world_poses(clip, name) for name in names}
+        except (ValueError, np.linalg.LinAlgError):  # a clip the trajectory cannot handle: root-relative view
+            self.world = {}
+
+    def _world_at(self, name: str, index: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The world pose of ``name`` at frame ``index`` and the root's trace up to it."""
+        poses = self.world.get(name)
+        if poses is None or not 0 <= index < len(poses):
+            return None, None
+        return poses[index], poses[max(0, index - TRACE_FRAMES) : index + 1, ROOT]
 
     # ------------------------------------------------------------------------ playback
     def last_index(self) -> int:
@@ -336,8 +372,10 @@ class MainWindow(QMainWindow):
             self.view_legend.setText(legend)
         colour_t = series.get("teacher", frame.error_mm)
         colour_s = series.get("student", frame.error_mm)
-        self.teacher_view.set_pose(teacher, colour_t, ghost=student, overlay=overlay)
-        self.student_view.set_pose(student, colour_s, ghost=teacher, overlay=overlay)
+        world_t, trace_t = self._world_at("teacher", res.index)
+        world_s, trace_s = self._world_at("student", res.index)
+        self.teacher_view.set_pose(teacher, colour_t, ghost=student, overlay=overlay, world=world_t, trace=trace_t)
+        self.student_view.set_pose(student, colour_s, ghost=teacher, overlay=overlay, world=world_s, trace=trace_s)
         if self.tabs.currentWidget() is self.attention:
             self.attention.set_attention(res.attention)
         else:

@@ -60,6 +60,20 @@ def _build_parser() -> argparse.ArgumentParser:
         choices=["none", "butterworth", "oneeuro"],
         help="temporal filter applied to exported 3D (default: none)",
     )
+    p.add_argument(
+        "--root",
+        default="trajectory",
+        choices=["trajectory", "fixed"],
+        help="trajectory (default): the body moves through the scene with its feet on the floor; "
+        "fixed: the root stays above the origin",
+    )
+    p.add_argument(
+        "--fov",
+        type=float,
+        metavar="DEG",
+        help="the camera's field of view in degrees across the longer image side (horizontal for a "
+        "landscape video), for --root trajectory (default: 60)",
+    )
     p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     p.add_argument(
         "--engine",
@@ -163,6 +177,8 @@ def _cmd_process(args: argparse.Namespace) -> int:
         raise InputError(f"--max-frames must be 1 or more (got {args.max_frames}): give the number of frames to read")
     if args.fps is not None and not (math.isfinite(args.fps) and args.fps > 0):
         raise InputError(f"--fps must be a positive number of frames per second (got {args.fps:g})")
+    if args.fov is not None and not (math.isfinite(args.fov) and 0 < args.fov < 180):
+        raise InputError(f"--fov must be a field of view between 0 and 180 degrees (got {args.fov:g})")
     names = parse_backends(args.backend)
     formats = parse_formats(args.export)
     stem = _stem_for(args.input)
@@ -196,7 +212,18 @@ def _cmd_process(args: argparse.Namespace) -> int:
             _warn(source, shown)  # a partial video is worth knowing about even when the run failed
     t0 = time.perf_counter()
     args.output_set = OutputSet(args.out)
-    written = export_clip(clip, args.out, formats, stem, names, args.smooth, args.overwrite, output_set=args.output_set)
+    written = export_clip(
+        clip,
+        args.out,
+        formats,
+        stem,
+        names,
+        args.smooth,
+        args.overwrite,
+        output_set=args.output_set,
+        root=args.root,
+        fov_deg=args.fov,
+    )
     export_s = time.perf_counter() - t0
     try:
         _print_summary(clip, backends, written, export_s)

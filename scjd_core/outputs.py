@@ -2,7 +2,9 @@
 
 Exported 3D is post-processed the same way for every format: optional temporal
 smoothing, constant bone lengths over the clip, then the upright, floor-aligned world
-frame of :mod:`scjd_core.world` (right-handed, +Y up, floor at y = 0, metres).
+frame of :mod:`scjd_core.world` (right-handed, +Y up, floor at y = 0, metres), with the
+root either moving along its estimated path, feet on the floor (``root="trajectory"``,
+:mod:`scjd_core.trajectory`) or fixed above the origin (``root="fixed"``).
 """
 
 from __future__ import annotations
@@ -34,14 +36,54 @@ from scjd_core.skeleton import JOINT_NAMES, PARENTS
 PER_BACKEND_FORMATS = ("bvh", "csv")
 
 
-def world_poses(clip: ClipResult, backend: str, smoothing: str = "none") -> np.ndarray:
-    """A backend's poses, smoothed, bone-length normalised and in the export world frame."""
+def world_poses(
+    clip: ClipResult,
+    backend: str,
+    smoothing: str = "none",
+    root: str = "trajectory",
+    fov_deg: float | None = None,
+) -> np.ndarray:
+    """A backend's poses, smoothed, bone-length normalised and in the export world frame.
+
+    With ``root="trajectory"`` the root's path is estimated from the 2D and the lifted
+    3D (:func:`scjd_core.trajectory.estimate_root_trajectory`, a camera with ``fov_deg``
+    field of view across the longer image side, :data:`~scjd_core.trajectory.DEFAULT_FOV_DEG` by default)
+    and the feet are kept on the floor (:func:`scjd_core.trajectory.ground_contact`);
+    with ``root="fixed"`` the root stays above the origin.
+    """
+    return world_and_root(clip, backend, smoothing, root, fov_deg)[0]
+
+
+def world_and_root(
+    clip: ClipResult,
+    backend: str,
+    smoothing: str = "none",
+    root: str = "trajectory",
+    fov_deg: float | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`world_poses` and the camera-frame root trajectory ``(F, 3)`` (``None`` when fixed)."""
     from scjd_core.filters import smooth_clip
+    from scjd_core.trajectory import DEFAULT_FOV_DEG, ROOT_MODES, estimate_root_trajectory, ground_contact
     from scjd_core.world import camera_to_world, normalize_bone_lengths
 
+    if root not in ROOT_MODES:
+        raise ValueError(f"unknown root mode {root!r}: choose one of {', '.join(ROOT_MODES)}")
     poses = clip.lifts[backend].poses.astype(np.float64)
-    poses = smooth_clip(poses, clip.info.fps, method=smoothing)
-    return camera_to_world(normalize_bone_lengths(poses)).astype(np.float32)
+    poses = normalize_bone_lengths(smooth_clip(poses, clip.info.fps, method=smoothing))
+    seq = clip.seq
+    if root == "fixed" or seq.width <= 0 or seq.height <= 0:  # no image size: no camera to solve with
+        return camera_to_world(poses).astype(np.float32), None
+    traj = estimate_root_trajectory(
+        seq.keypoints,
+        seq.confidence,
+        poses,
+        seq.width,
+        seq.height,
+        clip.info.fps,
+        fov_deg=DEFAULT_FOV_DEG if fov_deg is None else fov_deg,
+    )
+    world, _contacts = ground_contact(camera_to_world(poses, traj), clip.info.fps)
+    return world.astype(np.float32), traj.astype(np.float32)
 
 
 def planned_paths(out_dir: Path, stem: str, formats: Sequence[str], backends: Sequence[str]) -> list[Path]:
@@ -137,10 +179,19 @@ def _remove_empty(folders: Sequence[Path]) -> None:
             folder.rmdir()
 
 
-def bundle_dict(clip: ClipResult, smoothing: str, world: dict[str, np.ndarray]) -> dict:
+def bundle_dict(
+    clip: ClipResult,
+    smoothing: str,
+    world: dict[str, np.ndarray],
+    root: str = "trajectory",
+    fov_deg: float | None = None,
+    root_camera: dict[str, np.ndarray] | None = None,
+) -> dict:
     """The JSON/NPZ bundle's content: 2D, confidences, flags, 3D per backend, metadata."""
+    from scjd_core.trajectory import DEFAULT_FOV_DEG
+
     seq = clip.seq
-    return {
+    bundle = {
         "meta": {
             "scjd_version": scjd_core.__version__,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -157,6 +208,14 @@ def bundle_dict(clip: ClipResult, smoothing: str, world: dict[str, np.ndarray]) 
             "keypoints_2d": "pixels, x right, y down, origin top-left",
             "poses_camera": "metres, camera frame (x right, y down, z away), root-relative",
             "poses_world": "metres, right-handed, +Y up, floor at y=0, constant bone lengths",
+            "root": root,
+            "root_description": (
+                "trajectory: root path estimated from the 2D and the lifted body's size (camera fov_deg), "
+                "the contact foot kept on the floor"
+                if root == "trajectory"
+                else "fixed: root-relative poses, the root above the origin"
+            ),
+            "fov_deg": float(DEFAULT_FOV_DEG if fov_deg is None else fov_deg) if root == "trajectory" else None,
             "backends": list(clip.lifts),
         },
         "times": seq.times.astype(np.float64),
@@ -167,6 +226,10 @@ def bundle_dict(clip: ClipResult, smoothing: str, world: dict[str, np.ndarray]) 
         "poses_camera": {k: v.poses.astype(np.float32) for k, v in clip.lifts.items()},
         "poses_world": world,
     }
+    if root_camera:
+        bundle["meta"]["root_camera"] = "metres, camera frame (x right, y down, z away), the root's estimated path"
+        bundle["root_camera"] = {k: np.asarray(v, np.float32) for k, v in root_camera.items()}
+    return bundle
 
 
 def export_clip(
@@ -178,6 +241,8 @@ def export_clip(
     smoothing: str = "none",
     overwrite: bool = False,
     output_set: OutputSet | None = None,
+    root: str = "trajectory",
+    fov_deg: float | None = None,
 ) -> list[Path]:
     """Write ``clip`` in each format, all or nothing; returns the files written.
 
@@ -198,6 +263,9 @@ def export_clip(
         overwrite: replace existing files instead of refusing.
         output_set: the set to write into (the caller can then tell, after an interrupt,
             whether it was committed); a new one by default.
+        root: ``trajectory`` (the body moves through the scene, feet on the floor) or
+            ``fixed`` (root above the origin); see :func:`world_poses`.
+        fov_deg: the camera's field of view across the longer image side (default 60°).
 
     Raises:
         OutputError: a file cannot be written (the message says what to do and that
@@ -218,7 +286,9 @@ def export_clip(
                 f"the {b} backend gave non-finite 3D poses for {int(bad.sum())} of {len(bad)} frames "
                 f"(the first is frame {int(np.argmax(bad))}): the 2D keypoints are out of range; check the input"
             )
-    world = {b: world_poses(clip, b, smoothing) for b in backends}
+    solved = {b: world_and_root(clip, b, smoothing, root, fov_deg) for b in backends}
+    world = {b: w for b, (w, _) in solved.items()}
+    root_camera = {b: r for b, (_, r) in solved.items() if r is not None}
     created = _make_folder(out)
     outputs = output_set if output_set is not None else OutputSet(out)
     try:
@@ -232,7 +302,8 @@ def export_clip(
                     for b in backends:
                         write_csv(out / f"{stem}.{b}.csv", world[b], clip.seq.times, overwrite=overwrite)
                 else:
-                    write_bundle(out / f"{stem}.{fmt}", bundle_dict(clip, smoothing, world), overwrite=overwrite)
+                    bundle = bundle_dict(clip, smoothing, world, root, fov_deg, root_camera)
+                    write_bundle(out / f"{stem}.{fmt}", bundle, overwrite=overwrite)
             return outputs.commit()
     except OutputError as exc:
         if outputs.committed:

@@ -16,6 +16,10 @@ Every row sees exactly the same inputs, from one of two sources:
 
 Reported per row: MPJPE, P-MPJPE, MPJVE (mm), per-joint MPJPE, parameters, FLOPs per
 output frame, CPU latency per window and per frame (see :mod:`training.benchmark`).
+With a sequence file, also the global motion of :mod:`scjd_core.trajectory` on the
+model's output (:func:`global_motion`): the root trajectory error (mm, camera frame, after
+one global scale per sequence; only for files that store each sequence's camera and root)
+and the foot skate (mm per frame, after ground contact).
 Two reference rows (``references`` in the results, see :mod:`training.reference`) keep
 the table honest: the training split's mean pose, and a frame-wise MLP (``--mlp``).
 """
@@ -158,6 +162,55 @@ def score(pred: np.ndarray, target: np.ndarray, padded: np.ndarray | None = None
     return out
 
 
+def global_motion(pred: np.ndarray, seqs: EvalSequences) -> dict[str, Any]:
+    """Root trajectory error and foot skate of predictions ``(N, F, 17, 3)`` on ``seqs``.
+
+    Each sequence's root path is estimated from its 2D and the predicted 3D
+    (:func:`scjd_core.trajectory.estimate_root_trajectory`) with the sequence's own camera
+    when the file stores it, otherwise a 60° camera for its image size. Padded frames are
+    left out of both figures.
+
+    * ``root_mm``: mean distance (mm) between the estimated and the true camera-frame root,
+      after scaling each sequence's estimate by the one factor that fits it best (least
+      squares): monocular depth is known only up to scale. ``root_unscaled_mm`` without it,
+      ``root_scale`` the median factor. ``None`` when the file has no ``root_3d``/``camera``.
+    * ``foot_skate_mm``: mean horizontal move (mm per frame) of a foot in contact after
+      :func:`scjd_core.trajectory.ground_contact` (world frame).
+    """
+    from scjd_core.trajectory import CameraIntrinsics, estimate_root_trajectory, foot_skate, ground_contact
+    from scjd_core.world import camera_to_world, normalize_bone_lengths
+    from training.sequences import FPS
+
+    known = seqs.camera is not None and seqs.root_3d is not None
+    errors, unscaled, scales, skates = [], [], [], []
+    for i in range(len(seqs)):
+        keep = ~seqs.padded[i] if seqs.padded is not None else np.ones(seqs.frames, bool)
+        if keep.sum() < 2:
+            continue
+        poses = normalize_bone_lengths(pred[i].astype(np.float64))
+        kp, conf = seqs.keypoints_2d[i, ..., :2], seqs.keypoints_2d[i, ..., 2]
+        width, height = (int(v) for v in seqs.image_size[i])
+        camera = CameraIntrinsics(*seqs.camera[i, :4], width, height) if seqs.camera is not None else None
+        traj = estimate_root_trajectory(kp, conf, poses, width, height, FPS, camera=camera)
+        if known:
+            truth = seqs.root_3d[i].astype(np.float64)[keep]
+            est = traj[keep]
+            scale = float(np.sum(est * truth) / max(np.sum(est * est), 1e-12))
+            errors.append(np.linalg.norm(scale * est - truth, axis=-1).mean())
+            unscaled.append(np.linalg.norm(est - truth, axis=-1).mean())
+            scales.append(scale)
+        world, contacts = ground_contact(camera_to_world(poses, traj), FPS)
+        skate = foot_skate(world, contacts & keep[:, None])
+        if np.isfinite(skate):
+            skates.append(skate)
+    return {
+        "root_mm": float(np.mean(errors) * 1000.0) if errors else None,
+        "root_unscaled_mm": float(np.mean(unscaled) * 1000.0) if unscaled else None,
+        "root_scale": float(np.median(scales)) if scales else None,
+        "foot_skate_mm": float(np.mean(skates) * 1000.0) if skates else None,
+    }
+
+
 def _first_window(inputs: np.ndarray, window: int) -> torch.Tensor:
     """``(1, T, 17, 3)``: the first ``T`` frames of the first sequence (edge-padded when shorter)."""
     x = inputs[0, :window]
@@ -296,6 +349,8 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
     for i, ((name, path, model, meta), pred) in enumerate(zip(loaded, predictions, strict=True)):
         row = {"name": name, "kind": meta["kind"], "checkpoint": str(path), "sha256": meta["sha256"]}
         row.update(score(pred, target, padded))
+        if seqs is not None:
+            row.update(global_motion(pred, seqs))
         row.update(cost_figures(model, latencies[i]))
         row["sampling"] = getattr(model.config, "sampling", "dense")
         rows.append(row)
@@ -319,6 +374,16 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
             inputs=f"fixed sequence file {d['file']} (sha256 {d['sha256']}): 2D pixels + confidence, image size, 3D",
             windowing="each sequence normalised with its image size and lifted like ModelBackend.lift: "
             "non-overlapping windows of the model's T, the last one edge-padded; every frame scored",
+            global_motion=(
+                "root_mm: camera-frame root trajectory error (scjd_core.trajectory, the sequence's own camera) "
+                "after one least-squares scale per sequence; foot_skate_mm: mean horizontal move of a foot in "
+                "contact per frame after ground contact; padded frames left out"
+                if seqs.camera is not None and seqs.root_3d is not None
+                else "root trajectory error skipped: this sequence file stores no camera / root_3d (written before "
+                "they were added; regenerate it with `python -m training sequences`); foot_skate_mm: mean "
+                "horizontal move of a foot in contact per frame after ground contact, root path from a 60-degree "
+                "camera for the image size; padded frames left out"
+            ),
         )
     else:
         split = opts.split if opts.split != "auto" else ("test" if mocap.splits["test"] else "all")
@@ -420,6 +485,29 @@ def describe_inputs(meta: dict[str, Any]) -> str:
     )
 
 
+def format_global_motion(results: dict[str, Any]) -> str | None:
+    """Root trajectory error and foot skate per model row (None when not measured)."""
+    rows = [r for r in results["rows"] if "foot_skate_mm" in r]
+    if not rows:
+        return None
+    lines = [["model", "root (mm, scaled)", "root (mm)", "scale", "foot skate (mm/frame)"]]
+    for r in rows:
+        lines.append(
+            [
+                _label(r["name"]),
+                _cell(r.get("root_mm"), ".1f"),
+                _cell(r.get("root_unscaled_mm"), ".1f"),
+                _cell(r.get("root_scale"), ".3f"),
+                _cell(r.get("foot_skate_mm"), ".2f"),
+            ]
+        )
+    return _align(lines, results["meta"].get("global_motion", "global motion"))
+
+
 def summary(results: dict[str, Any]) -> str:
-    """Header line + both tables, as printed by the CLI."""
-    return "\n\n".join([describe_inputs(results["meta"]), format_table(results), format_per_joint(results)])
+    """Header line + the tables, as printed by the CLI."""
+    parts = [describe_inputs(results["meta"]), format_table(results), format_per_joint(results)]
+    motion = format_global_motion(results)
+    if motion is not None:
+        parts.append(motion)
+    return "\n\n".join(parts)

@@ -159,6 +159,36 @@ def _targets_section(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def _global_motion_section(results: dict[str, Any]) -> list[str]:
+    rows = [r for r in results["rows"] if "foot_skate_mm" in r]
+    if not rows:
+        return []
+
+    def cell(v: Any, fmt: str) -> str:
+        return "—" if v is None else format(v, fmt)
+
+    table = [
+        [
+            row_cells(r)[0],
+            cell(r.get("root_mm"), ".1f"),
+            cell(r.get("root_unscaled_mm"), ".1f"),
+            cell(r.get("root_scale"), ".3f"),
+            cell(r.get("foot_skate_mm"), ".2f"),
+        ]
+        for r in rows
+    ]
+    header = ["model", "root error (mm, one scale per sequence)", "root error (mm)", "scale", "foot skate (mm/frame)"]
+    return [
+        "### Global motion",
+        "",
+        results["meta"].get("global_motion", "")
+        + " The root comes from `scjd_core.trajectory` (the product's `--root trajectory`), on the model's output.",
+        "",
+        _md_table(header, table),
+        "",
+    ]
+
+
 def _extra_section(extra: dict[str, Any] | None) -> list[str]:
     if not extra:
         return []
@@ -324,6 +354,7 @@ def render_model_card(results: dict[str, Any], extra: dict[str, Any] | None = No
         "",
         per_joint_table(results),
         "",
+        *_global_motion_section(results),
         *_extra_section(extra),
         *_docs_section(),
         "## Limitations",

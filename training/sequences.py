@@ -12,6 +12,10 @@ frames at 30 fps::
     subjects      (N,)          str      the mocap subject of each sequence
     padded        (N, F)        bool     optional: the frame repeats its clip's first / last
                                          frame because the clip is shorter than F
+    camera        (N, 6)        float32  optional: fx, fy, cx, cy, width, height of each
+                                         sequence's camera (pixels; after the mirror)
+    root_3d       (N, F, 3)     float32  optional: the root's (pelvis's) camera-frame position,
+                                         metres (for the root trajectory error)
     meta          ()            str      JSON: source clips, seed, noise, cameras, command, licence
 
 Sequences are made by :class:`~training.data.MocapWindowDataset` (``window=F``,
@@ -21,6 +25,9 @@ random left/right mirror. Pixels are stored rounded to 1/64 px, confidence to 1/
 3D to 2^-14 m (about 0.06 mm): exact binary fractions, so the file compresses well, and far
 below any error we measure. Files are written byte-for-byte reproducibly (fixed zip
 timestamps), so the same command gives the same sha256.
+
+``camera`` and ``root_3d`` are written by this version; files written before it (the shipped
+``hdm05_dg_v1.npz``) lack them, and the evaluation then skips the root trajectory error.
 
 Default size (``N = 256``, ``F = 81``, 20,736 frames, about 4.5 MB): the held-out HDM05
 actor ``dg`` has only 3,406 frames at 30 fps in 62 clips of 18-131 frames (median 50), so
@@ -161,6 +168,8 @@ def make_sequences(
     kp = np.zeros((sequences, frames, NUM_JOINTS, 3), np.float32)
     poses = np.zeros((sequences, frames, NUM_JOINTS, 3), np.float32)
     size = np.zeros((sequences, 2), np.int32)
+    cameras = np.zeros((sequences, 6), np.float32)
+    roots = np.zeros((sequences, frames, 3), np.float32)
     padded = np.zeros((sequences, frames), bool)
     subjects, sources = [], []
     for i in range(sequences):
@@ -169,6 +178,8 @@ def make_sequences(
         kp[i, ..., 2] = _quantise(it["confidence"], CONF_STEP)
         poses[i] = _quantise(it["target"], METRE_STEP)
         size[i] = [int(it["camera"][4]), int(it["camera"][5])]
+        cameras[i] = it["camera"]
+        roots[i] = _quantise(it["root"], METRE_STEP)
         padded[i] = it["padded"]
         subjects.append(it["subject"])
         clip = ds.clips[it["clip_index"]]
@@ -190,6 +201,8 @@ def make_sequences(
         "poses_3d": poses,
         "subjects": np.array(subjects, dtype=str),
         "padded": padded,
+        "camera": cameras,
+        "root_3d": roots,
     }
     meta = {
         "format": FORMAT,
@@ -262,6 +275,8 @@ class EvalSequences:
     subjects: np.ndarray
     meta: dict[str, Any] = field(default_factory=dict)
     padded: np.ndarray | None = None
+    camera: np.ndarray | None = None  # (N, 6) fx, fy, cx, cy, w, h (newer files)
+    root_3d: np.ndarray | None = None  # (N, F, 3) camera-frame root, metres (newer files)
 
     def __len__(self) -> int:
         return int(self.keypoints_2d.shape[0])
@@ -368,6 +383,14 @@ def load_sequences(path: str | os.PathLike[str]) -> EvalSequences:
     padded = arrays.get("padded")
     if padded is not None and padded.shape != (n, f):
         raise _bad(path, f"padded has shape {padded.shape}, expected ({n}, {f})")
+    camera, root_3d = arrays.get("camera"), arrays.get("root_3d")
+    for name, arr, shape in (("camera", camera, (n, 6)), ("root_3d", root_3d, (n, f, 3))):
+        if arr is None:
+            continue
+        if arr.shape != shape or arr.dtype.kind not in "fiu" or not np.isfinite(arr).all():
+            raise _bad(path, f"{name} has shape {arr.shape} and dtype {arr.dtype}, expected finite numbers {shape}")
+    if camera is not None and ((camera[:, :2] <= 0).any() or (camera[:, 4:] != size).any()):
+        raise _bad(path, "camera holds a focal length <= 0 or an image size other than image_size's")
     try:
         meta = json.loads(str(arrays["meta"]))
     except json.JSONDecodeError as exc:
@@ -383,6 +406,8 @@ def load_sequences(path: str | os.PathLike[str]) -> EvalSequences:
         subjects=subjects,
         meta=meta,
         padded=None if padded is None else padded.astype(bool),
+        camera=None if camera is None else camera.astype(np.float64),
+        root_3d=None if root_3d is None else root_3d.astype(np.float32, copy=False),
     )
 
 

@@ -3,7 +3,10 @@
 Poses arrive in the core's camera frame (x right, y down, z away from the camera). For
 display they are turned upright with a fixed rotation (:func:`camera_to_display`: GL's
 z is up, GL's y points away from the camera) and lifted so the lowest joint stands on
-the floor grid.
+the floor grid. When the clip's world-frame poses are known (a processed clip: root
+trajectory and ground contact of :mod:`scjd_core.trajectory`), the skeleton is drawn where
+it is in the world instead (:func:`world_to_display`), the view follows it (``follow``),
+and the root's recent path is drawn on the floor as a fading trace.
 """
 
 from __future__ import annotations
@@ -14,17 +17,36 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from scjd_app.widgets.palette import BACKGROUND, error_colors, model_color
-from scjd_core.skeleton import BONES, NUM_JOINTS
+from scjd_core.skeleton import BONES, NUM_JOINTS, ROOT
 
 _BONE_INDEX = np.array(BONES, dtype=np.int64).reshape(-1)
 #: Camera frame -> display frame: (x, y, z) -> (x, z, -y), a proper rotation.
 _CAM_TO_DISPLAY = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+#: World frame (+Y up, +Z towards the camera) -> display frame: (x, y, z) -> (x, -z, y).
+_WORLD_TO_DISPLAY = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 _EMPTY = np.zeros((2, 3))
+#: Side of the floor grid and the distance between its lines (metres).
+GRID_SIZE_M, GRID_STEP_M = 4.0, 0.25
+#: Height of the view's centre above the floor when it follows the skeleton (metres).
+FOLLOW_HEIGHT_M = 0.85
+#: Height of the root trace above the floor grid (metres), so that it is drawn over it.
+TRACE_HEIGHT_M = 0.005
 
 
 def camera_to_display(pose: np.ndarray) -> np.ndarray:
     """Rotate camera-frame points ``(..., 3)`` into the upright display frame (z up)."""
     return np.asarray(pose, dtype=np.float64) @ _CAM_TO_DISPLAY.T
+
+
+def world_to_display(points: np.ndarray) -> np.ndarray:
+    """Rotate world-frame points ``(..., 3)`` (``+Y`` up, floor ``y = 0``) into the display frame (z up)."""
+    return np.asarray(points, dtype=np.float64) @ _WORLD_TO_DISPLAY.T
+
+
+def trace_colors(n: int, rgb: tuple[float, float, float] = (1.0, 0.85, 0.3)) -> np.ndarray:
+    """``(n, 4)`` colours of a trace of ``n`` points: transparent at the oldest, opaque at the newest."""
+    alpha = np.linspace(0.0, 0.9, n) if n > 1 else np.full(n, 0.9)
+    return np.column_stack([np.tile(rgb, (n, 1)), alpha])
 
 
 class SkeletonGLView(gl.GLViewWidget):
@@ -100,13 +122,15 @@ class Skeleton3DPanel(QWidget):
         self._build_items()
         self.show_ghost = True
         self.show_overlay = True
+        self.follow = True  # with world poses: keep the view centred on the skeleton
         self.pose_display: np.ndarray | None = None
 
     def _build_items(self) -> None:
         grid = gl.GLGridItem()
-        grid.setSize(4, 4)
-        grid.setSpacing(0.25, 0.25)
+        grid.setSize(GRID_SIZE_M, GRID_SIZE_M)
+        grid.setSpacing(GRID_STEP_M, GRID_STEP_M)
         grid.setColor((255, 255, 255, 60))
+        self.grid = grid
         axes = gl.GLAxisItem()
         axes.setSize(0.3, 0.3, 0.3)
         color = model_color(self.name)
@@ -114,9 +138,12 @@ class Skeleton3DPanel(QWidget):
         self.joints = gl.GLScatterPlotItem(pos=_EMPTY[:1], size=11, color=color, pxMode=True)
         self.ghost = gl.GLLinePlotItem(pos=_EMPTY, mode="lines", color=(1, 1, 1, 0.3), width=2)
         self.overlay = gl.GLLinePlotItem(pos=_EMPTY, mode="lines", color=(0.4, 1, 0.5, 0.7), width=2)
-        for item in (grid, axes, self.ghost, self.overlay, self.bones, self.joints):
+        self.trace = gl.GLLinePlotItem(pos=_EMPTY, mode="line_strip", color=trace_colors(2), width=3)
+        self.trace.setVisible(False)
+        for item in (grid, axes, self.trace, self.ghost, self.overlay, self.bones, self.joints):
             self.view.addItem(item)
         self.joints.setGLOptions("translucent")
+        self.trace.setGLOptions("translucent")
 
     def set_pose(
         self,
@@ -124,6 +151,8 @@ class Skeleton3DPanel(QWidget):
         errors_mm: np.ndarray | None = None,
         ghost: np.ndarray | None = None,
         overlay: np.ndarray | None = None,
+        world: np.ndarray | None = None,
+        trace: np.ndarray | None = None,
     ) -> None:
         """Draw a pose (camera metres, ``(17, 3)``); None hides the skeleton.
 
@@ -132,17 +161,36 @@ class Skeleton3DPanel(QWidget):
             errors_mm: per-joint error used to colour the joints (model colour if None).
             ghost: the other model's pose, drawn faintly (when the ghost is on).
             overlay: a third source (MediaPipe world or ground truth), when on.
+            world: the same pose in the world frame (``(17, 3)``, ``+Y`` up, floor at
+                ``y = 0``, moving with the root): drawn where it is instead of above
+                the origin; the ghost and overlay are drawn around its root.
+            trace: the root's recent positions ``(K, 3)`` in the world frame, oldest
+                first, drawn on the floor and fading into the past.
         """
         if pose is None:
             self.pose_display = None
-            for item in (self.bones, self.joints, self.ghost, self.overlay):
+            for item in (self.bones, self.joints, self.ghost, self.overlay, self.trace):
                 item.setVisible(False)
             return
         self.bones.setVisible(True)
         self.joints.setVisible(True)
-        shown = camera_to_display(pose)
-        lift = -float(shown[:, 2].min())  # lowest joint on the floor
-        shown[:, 2] += lift
+        if world is not None:
+            shown = world_to_display(world)
+            lift = 0.0
+            # The grid stays under the skeleton, moved by whole cells: its lines stay put in the world.
+            cell = np.round(shown[ROOT, :2] / GRID_STEP_M) * GRID_STEP_M
+            self.grid.resetTransform()
+            self.grid.translate(float(cell[0]), float(cell[1]), 0.0)
+            if self.follow:
+                root = shown[ROOT]
+                self.view.opts["center"] = type(self.view.opts["center"])(root[0], root[1], FOLLOW_HEIGHT_M)
+                self.view.update()
+        else:
+            shown = camera_to_display(pose)
+            lift = -float(shown[:, 2].min())  # lowest joint on the floor
+            self.grid.resetTransform()
+            shown[:, 2] += lift
+        self._set_trace(trace if world is not None else None)
         self.pose_display = shown
         self.bones.setData(pos=shown[_BONE_INDEX])
         if errors_mm is None:
@@ -154,8 +202,20 @@ class Skeleton3DPanel(QWidget):
             item.setVisible(other is not None and on)
             if other is not None and on:
                 pts = camera_to_display(other)
-                pts[:, 2] += lift
+                if world is not None:  # around this pose's root, wherever it is
+                    pts += shown[ROOT] - pts[ROOT]
+                else:
+                    pts[:, 2] += lift
                 item.setData(pos=pts[_BONE_INDEX])
+
+    def _set_trace(self, trace: np.ndarray | None) -> None:
+        if trace is None or len(trace) < 2:
+            self.trace.setVisible(False)
+            return
+        pts = world_to_display(trace)
+        pts[:, 2] = TRACE_HEIGHT_M  # on the floor
+        self.trace.setData(pos=pts, color=trace_colors(len(pts)))
+        self.trace.setVisible(True)
 
     def set_overlay_color(self, rgba: tuple[float, float, float, float]) -> None:
         """Colour of the third-source overlay."""

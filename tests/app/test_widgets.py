@@ -141,3 +141,36 @@ def test_attention_heatmaps_cover_the_17x17_grid_one_cell_per_joint_pair(qtbot):
         assert item.image.shape == (17, 17)
         rect = item.mapRectToParent(item.boundingRect())
         assert (rect.x(), rect.y(), rect.width(), rect.height()) == pytest.approx((0, 0, 17, 17))
+
+
+def test_skeleton_panel_draws_world_poses_where_they_are_with_a_fading_trace(qtbot):
+    from scjd_app.widgets.skeleton3d import FOLLOW_HEIGHT_M, TRACE_HEIGHT_M, world_to_display
+    from scjd_core.skeleton import ROOT
+
+    panel = Skeleton3DPanel("student", "s")
+    qtbot.addWidget(panel)
+    res = fake_result(3)
+    rel = res.poses["student"] * np.array([1.0, -1.0, -1.0])  # camera axes -> world axes (y up)
+    world = rel - rel[ROOT] + np.array([1.5, 0.9, -2.0])  # the root 1.5 m right, 2 m away
+    path = np.column_stack([np.linspace(0.0, 1.5, 30), np.full(30, 0.9), np.linspace(0.0, -2.0, 30)])
+    panel.set_pose(res.poses["student"], world=world, trace=path, ghost=res.poses["teacher"])
+    np.testing.assert_allclose(panel.pose_display, world_to_display(world))
+    np.testing.assert_allclose(panel.pose_display[ROOT], [1.5, 2.0, 0.9])  # display: z up, y away
+    centre = panel.view.opts["center"]
+    assert (centre.x(), centre.y(), centre.z()) == pytest.approx((1.5, 2.0, FOLLOW_HEIGHT_M))  # the view follows
+    shift = panel.grid.transform().column(3)
+    assert (shift.x(), shift.y(), shift.z()) == pytest.approx((1.5, 2.0, 0.0))  # the floor grid under it
+    assert panel.trace.visible()
+    np.testing.assert_allclose(panel.trace.pos[:, 2], TRACE_HEIGHT_M)  # on the floor
+    np.testing.assert_allclose(panel.trace.pos[-1, :2], [1.5, 2.0])
+    alpha = np.asarray(panel.trace.color)[:, 3]
+    assert alpha[0] == pytest.approx(0.0) and np.all(np.diff(alpha) > 0)  # fading into the past
+    ghost = panel.ghost.pos.reshape(-1, 3)
+    assert np.abs(ghost.mean(axis=0)[:2] - [1.5, 2.0]).max() < 0.5  # the ghost stands with it
+    panel.follow = False
+    panel.set_pose(res.poses["student"], world=world + [1.0, 0.0, 0.0], trace=path)
+    assert panel.view.opts["center"].x() == pytest.approx(1.5)  # not followed any more
+    panel.set_pose(res.poses["student"])  # root-relative again (e.g. live): no trace
+    assert not panel.trace.visible()
+    assert panel.pose_display[:, 2].min() == pytest.approx(0.0)
+    assert panel.grid.transform().column(3).x() == pytest.approx(0.0)

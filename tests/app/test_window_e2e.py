@@ -114,6 +114,33 @@ def test_export_writes_files_the_core_reads_back(window, tmp_path, no_dialogs):
     assert (tmp_path / "demo.student.bvh").read_text().startswith("HIERARCHY")
 
 
+def test_3d_views_show_the_skeleton_moving_over_the_floor_with_a_trace(qapp, window, tmp_path):
+    from scjd_app.widgets.skeleton3d import world_to_display
+    from scjd_app.window import TRACE_FRAMES
+    from scjd_core.outputs import world_poses
+    from scjd_core.pipeline import collect_results
+
+    assert set(window.world) == {"teacher", "student"}
+    clip = collect_results([f.result for f in window.cache.frames()], window.worker.info, window.worker.backends, 0.0)
+    for name in ("teacher", "student"):  # the same world poses as the export
+        np.testing.assert_allclose(window.world[name], world_poses(clip, name), atol=1e-6)
+    for index in (5, 110):
+        _show(qapp, window, index)
+        for name, view in (("teacher", window.teacher_view), ("student", window.student_view)):
+            np.testing.assert_allclose(view.pose_display, world_to_display(window.world[name][index]), atol=1e-6)
+            assert view.trace.visible() and len(view.trace.pos) == min(index, TRACE_FRAMES) + 1
+            np.testing.assert_allclose(view.trace.pos[-1, :2], view.pose_display[0, :2], atol=1e-6)
+    centre = window.student_view.view.opts["center"]
+    assert (centre.x(), centre.y()) == pytest.approx(tuple(window.student_view.pose_display[0, :2]))  # followed
+    window.follow_action.setChecked(False)  # View > Follow the skeleton: off
+    _show(qapp, window, 20)
+    assert window.student_view.view.opts["center"].y() == pytest.approx(centre.y())  # the view stays
+    window.follow_action.setChecked(True)
+    lowest = np.minimum(window.world["student"][..., 3, 1], window.world["student"][..., 6, 1])
+    assert np.percentile(lowest, 5) > 0.0 and np.percentile(lowest, 50) < 0.2  # feet on the floor
+    window.grab().save(str(tmp_path / "trace.png"))
+
+
 def test_opening_a_non_video_shows_an_error_and_keeps_the_clip(qapp, window, tmp_path, no_dialogs):
     bogus = tmp_path / "notes.mp4"
     bogus.write_text("this is not a video")

@@ -158,3 +158,67 @@ def test_info_runs(capsys):
     assert main(["info"]) == 0
     out = capsys.readouterr().out
     assert "torch" in out and "device" in out
+
+
+# ------------------------------------------------------------------ root trajectory (issue 12)
+def _lower_sole(poses: np.ndarray) -> np.ndarray:
+    from scjd_core.world import ANKLE_TO_SOLE_M
+
+    y = poses[..., 1]
+    return np.minimum(y[:, sk.JOINT_INDEX["left_ankle"]], y[:, sk.JOINT_INDEX["right_ankle"]]) - ANKLE_TO_SOLE_M
+
+
+def test_demo_clip_root_moves_by_default_and_stays_with_root_fixed(demo_outputs, tmp_path):
+    from scjd_core.export import read_bundle, read_csv
+
+    meta = read_bundle(demo_outputs / "pose_1.json")["meta"]
+    assert meta["root"] == "trajectory" and meta["fov_deg"] == 60.0
+    _f, _t, moving = read_csv(demo_outputs / "pose_1.student.csv")
+    assert np.ptp(moving[:, sk.ROOT, [0, 2]], axis=0).max() > 0.02  # the root moves over the floor
+    sole = _lower_sole(moving)
+    assert sole.min() > -0.05 and np.mean(np.abs(sole) < 0.1) > 0.9  # the lower foot on the floor
+    out = tmp_path / "fixed"
+    argv = ["process", str(DEMO), "--root", "fixed", "--export", "csv,json", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    assert read_bundle(out / "pose_1.json")["meta"]["root"] == "fixed"
+    _f, _t, fixed = read_csv(out / "pose_1.student.csv")
+    assert np.allclose(fixed[:, sk.ROOT, [0, 2]], 0.0, atol=1e-6)
+    assert abs(np.percentile(fixed[..., 1].min(axis=1), 5)) < 0.1
+
+
+def test_bad_fov(capsys, tmp_path):
+    msg = _run_error(capsys, ["process", str(DEMO), "--fov", "0", "--out", str(tmp_path / "o")], tmp_path)
+    assert "--fov" in msg
+
+
+def test_keypoint_file_walk_root_travels_like_the_truth(tmp_path, monkeypatch):
+    """A person walking across the room (known camera): the exported root travels as far as the truth."""
+    from scjd_core import cli
+    from scjd_core.detect import KeypointFileDetector
+    from scjd_core.export import read_bundle, read_csv
+    from scjd_core.trajectory import CameraIntrinsics
+    from tests.core.synthetic_poses import walking_clip
+
+    frames, size = 60, (640, 480)
+    world = walking_clip(frames=frames, turn_rate=0.0)
+    path = np.stack([np.linspace(-1.0, 1.0, frames), np.zeros(frames), np.linspace(0.0, -1.0, frames)], -1)
+    world = world + path[:, None, :]
+    cam = np.stack([world[..., 0], 1.0 - world[..., 1], 5.0 - world[..., 2]], -1)  # camera 1 m high, 5 m away
+    kp = CameraIntrinsics.from_fov(*size, 60.0).project(cam)
+    kp_path = tmp_path / "walk.npz"
+    np.savez(kp_path, keypoints=kp.astype(np.float32), confidence=np.full((frames, 17), 0.9, np.float32))
+    video = _write_video(tmp_path / "walk.mp4", frames=frames, size=size, fps=30.0)
+    monkeypatch.setattr(cli, "_create_detector", lambda: KeypointFileDetector(kp_path))
+    truth = np.linalg.norm(np.diff(path[:, [0, 2]], axis=0), axis=-1).sum()  # 2.24 m
+    for mode in ("trajectory", "fixed"):
+        out = tmp_path / mode
+        assert main(["process", str(video), "--root", mode, "--export", "csv,npz", "--out", str(out), "--quiet"]) == 0
+        _f, _t, poses = read_csv(out / "walk.student.csv")
+        root = poses[:, sk.ROOT]
+        travelled = np.linalg.norm(root[-1, [0, 2]] - root[0, [0, 2]])
+        if mode == "trajectory":
+            assert travelled == pytest.approx(truth, rel=0.2)
+            assert read_bundle(out / "walk.npz")["root_camera"]["student"].shape == (frames, 3)
+        else:
+            assert np.allclose(root[:, [0, 2]], 0.0, atol=1e-6)
+        assert _lower_sole(poses).min() > -0.05

@@ -70,6 +70,15 @@ def test_round_trip_matches_the_dataset(seq_file: Path, mocap: Path) -> None:
         assert tuple(seqs.image_size[i]) == tuple(int(v) for v in item["camera"][4:])
         assert seqs.subjects[i] == item["subject"]
     assert (seqs.poses_3d[:, :, 0] == 0).all()
+    # Camera and absolute root: the root-relative 3D put back at the root projects onto the 2D.
+    assert seqs.camera is not None and seqs.root_3d is not None
+    assert (seqs.camera[:, 4:] == seqs.image_size).all()
+    absolute = seqs.poses_3d.astype(np.float64) + seqs.root_3d[:, :, None, :]
+    fx, fy, cx, cy = (seqs.camera[:, None, None, k] for k in range(4))
+    u = fx * absolute[..., 0] / absolute[..., 2] + cx
+    v = fy * absolute[..., 1] / absolute[..., 2] + cy
+    offset = np.hypot(u - seqs.keypoints_2d[..., 0], v - seqs.keypoints_2d[..., 1])
+    assert np.median(offset) < 0.05 * seqs.image_size.max()  # within the synthetic detector noise
 
 
 def test_writing_is_reproducible(mocap: Path, tmp_path: Path) -> None:
@@ -134,6 +143,9 @@ def _good(n: int = 2, f: int = 4) -> dict[str, np.ndarray]:
         (lambda a: a["keypoints_2d"].__setitem__((1, 0, 0, 2), 1.5), r"leaves \[0, 1\]"),
         (lambda a: a.update(image_size=np.zeros((2, 2), np.int32)), "<= 0"),
         (lambda a: a.update(meta=np.array("{not json")), "meta is not JSON"),
+        (lambda a: a.update(root_3d=np.zeros((2, 3, 3), np.float32)), "root_3d has shape"),
+        (lambda a: a.update(camera=np.array([[500, 500, 320, 240, 640, 480.0]] * 2)) or None, None),
+        (lambda a: a.update(camera=np.array([[500, 500, 320, 240, 600, 480.0]] * 2)), "image size other"),
     ],
 )
 def test_bad_files_raise_clear_errors(tmp_path: Path, change, message: str) -> None:
@@ -141,6 +153,9 @@ def test_bad_files_raise_clear_errors(tmp_path: Path, change, message: str) -> N
     load_sequences(_write(tmp_path / "ok.npz", **arrays))
     change(arrays)
     path = _write(tmp_path / "bad.npz", **arrays)
+    if message is None:  # a valid optional key
+        assert load_sequences(path).camera is not None
+        return
     with pytest.raises(InputError, match=message) as info:
         load_sequences(path)
     assert str(path) in str(info.value) and "python -m training sequences" in str(info.value)
@@ -220,6 +235,22 @@ def test_evaluate_on_sequences_with_reference_rows(
     assert res["rows"][0]["mpjve_mm"] == pytest.approx(expected["mpjve_mm"])
     text = card.read_text()
     assert seq_file.name in text and seqs.sha256 in text and "reference: training mean pose" in text
+    # Global motion: root trajectory error (the file stores cameras and roots) and foot skate.
+    for row in res["rows"]:
+        assert row["root_mm"] > 0 and row["root_unscaled_mm"] >= row["root_mm"] - 1e-6
+        assert row["foot_skate_mm"] is None or row["foot_skate_mm"] >= 0
+    assert "foot skate" in printed and "root_mm" in m["global_motion"]
+
+
+def test_global_motion_skips_the_root_error_without_cameras(seq_file: Path) -> None:
+    from training.evaluate import global_motion
+
+    seqs = load_sequences(seq_file)
+    exact = global_motion(seqs.poses_3d, seqs)  # the true 3D as the "prediction"
+    assert exact["root_mm"] < 50 and 0.9 < exact["root_scale"] < 1.1
+    seqs.camera, seqs.root_3d = None, None  # a file written before they were added
+    old = global_motion(seqs.poses_3d, seqs)
+    assert old["root_mm"] is None and old["root_scale"] is None
 
 
 def test_evaluate_sequence_errors_are_one_line(tiny: Path, tmp_path: Path, capsys) -> None:

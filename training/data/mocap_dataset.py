@@ -278,7 +278,8 @@ class MocapWindowDataset(Dataset):
 
         Returns:
             ``keypoints (T, 17, 2)`` float32 pixels, ``confidence (T, 17)`` float32,
-            ``target (T, 17, 3)`` float32 camera-frame root-relative metres, ``camera (6,)``
+            ``target (T, 17, 3)`` float32 camera-frame root-relative metres, ``root (T, 3)``
+            float32 the root's camera-frame position (metres), ``camera (6,)``
             float32 ``fx, fy, cx, cy, width, height``, ``subject`` and ``clip`` strings,
             ``clip_index`` (into ``clips``), ``frames (T,)`` the clip frame shown in each
             window frame, ``padded (T,)`` bool where that is a repeat of the clip's first or
@@ -304,11 +305,13 @@ class MocapWindowDataset(Dataset):
         kp, conf = apply_noise(pixels, rng, _body_size_px(pixels), noise)
 
         target = cam_pts - cam_pts[:, ROOT : ROOT + 1]
+        root = cam_pts[:, ROOT].copy()
         intrinsics = cam.intrinsics()
         flipped = rng.random() < self.flip_prob
         if flipped:
             kp[..., 0] = cam.width - kp[..., 0]
             target[..., 0] *= -1.0
+            root[:, 0] *= -1.0
             intrinsics[2] = cam.width - intrinsics[2]
             kp, conf, target = kp[:, FLIP_PERMUTATION], conf[:, FLIP_PERMUTATION], target[:, FLIP_PERMUTATION]
 
@@ -317,6 +320,7 @@ class MocapWindowDataset(Dataset):
             "keypoints": np.ascontiguousarray(kp, dtype=np.float32),
             "confidence": np.ascontiguousarray(conf, dtype=np.float32),
             "target": np.ascontiguousarray(target, dtype=np.float32),
+            "root": np.ascontiguousarray(root, dtype=np.float32),
             "camera": intrinsics,
             "subject": str(clip.subject),
             "clip": str(clip.name),
