@@ -36,6 +36,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--frame", type=float, default=0.5, help="where to seek, as a fraction of the clip")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for processing")
+    parser.add_argument("--azimuth", type=float, help="turn both 3D views to this azimuth (degrees) first")
+    parser.add_argument("--elevation", type=float, default=35.0, help="with --azimuth: the views' elevation")
     return parser.parse_args(argv)
 
 
@@ -84,6 +86,10 @@ def take(args: argparse.Namespace) -> list[Path]:
     _settle(app, 0.3)  # let the worker's last signals arrive first
     target = int(args.frame * (len(window.cache) - 1))
     window.seek(target)
+    if args.azimuth is not None:  # e.g. to see the root's trace on the floor from the side
+        for view in (window.teacher_view.view, window.student_view.view):
+            view.setCameraPosition(elevation=args.elevation, azimuth=args.azimuth)
+        _settle(app, 0.3)
     args.out.mkdir(parents=True, exist_ok=True)
     shots = []
     window.tabs.setCurrentWidget(window.errors)
