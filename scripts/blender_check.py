@@ -30,6 +30,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("bvh", help="BVH file written by scjd")
     parser.add_argument("csv", help="CSV file written by scjd for the same clip")
     parser.add_argument("--tolerance", type=float, default=0.01, help="max allowed error (m)")
+    parser.add_argument(
+        "--floor",
+        type=float,
+        default=None,
+        metavar="M",
+        help="also require the lower ankle within M metres of the floor (y = 0) in every frame and never below "
+        "-0.05 m (for exports with --root trajectory); prints the lower ankle's height per frame",
+    )
     return parser.parse_args(args)
 
 
@@ -122,6 +130,7 @@ def compare(joints: list[str], expected: list, got: list) -> dict[str, float]:
         "upright_fraction": sum(upright) / len(upright),
         "min_head_y": min(f[head][1] for f in got),
         "min_foot_y": min(f[k][1] for f in got for k in feet),
+        "lower_foot_y": [min(f[k][1] for k in feet) for f in got],
     }
 
 
@@ -148,6 +157,15 @@ def main(argv: list[str]) -> int:
         f"lowest head y {stats['min_head_y']:.3f} m, lowest foot y {stats['min_foot_y']:.3f} m"
     )
     ok = stats["max_error_m"] <= args.tolerance and stats["upright_fraction"] == 1.0
+    if args.floor is not None:
+        lower = stats["lower_foot_y"]
+        print("  lower ankle height per frame (m): " + " ".join(f"{y:.3f}" for y in lower))
+        near = sum(-0.05 <= y <= args.floor for y in lower)
+        print(
+            f"  lower ankle within [-0.05, {args.floor:g}] m of the floor in {near}/{len(lower)} frames "
+            f"(range {min(lower):.3f} to {max(lower):.3f} m)"
+        )
+        ok = ok and near == len(lower)
     print("blender_check: OK" if ok else "blender_check: FAILED")
     return 0 if ok else 1
 
