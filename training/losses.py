@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from scjd_core import skeleton
+from training import distributed
 
 _EPS = 1e-8
 
@@ -276,9 +277,17 @@ class DistillLoss(nn.Module):
         self.register_buffer("balance_scale", torch.full((3,), float("nan")))
 
     def _weight(self, slot: int, lam: float, pose: Tensor, term: Tensor) -> Tensor | float:
-        """λ of a term, times its running magnitude ratio when balancing (updated in training)."""
+        """λ of a term, times its running magnitude ratio when balancing (updated in training).
+
+        Under ``torchrun`` both magnitudes are first averaged over the ranks (equal shares: the
+        global batch's means), so every rank scales by the ratio a single process would and the
+        averaged gradient stays the single-process one.
+        """
         if not self.config.balance:
             return lam
+        if self.training and distributed.world_size() > 1:
+            both = distributed.mean_over_ranks(torch.stack([pose.detach().float(), term.detach().float()]))
+            pose, term = both[0], both[1]
         if self.training:
             ratio = (pose.detach().float() / term.detach().float().clamp_min(1e-12)).clamp(1e-3, 1e6)
             old = self.balance_scale[slot]

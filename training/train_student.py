@@ -23,7 +23,6 @@ import torch
 from torch import Tensor, nn
 
 from scjd_core.errors import InputError
-from training import distributed
 from training.common import seed_everything
 from training.loop import LoopConfig, LoopResult, Member
 from training.losses import DistillConfig, DistillLoss
@@ -87,23 +86,6 @@ def load_teacher(path: str | Path, device: torch.device) -> tuple[nn.Module, dic
     return teacher.eval(), meta
 
 
-class _RankSyncedDistillLoss(DistillLoss):
-    """:class:`DistillLoss` whose balance ratios are measured on the global batch under ``torchrun``.
-
-    The running ``|L_pose| / |term|`` ratios (``DistillConfig.balance``) are detached
-    magnitudes of the local batch; each rank would otherwise scale its terms by its own
-    ratio, and the averaged gradient would no longer be the single-process one. Here both
-    magnitudes are first averaged over the ranks (equal shares: the global batch's means),
-    so every rank uses the ratio a single process would. One process: unchanged.
-    """
-
-    def _weight(self, slot: int, lam: float, pose: Tensor, term: Tensor) -> Tensor | float:
-        if self.training and self.config.balance and distributed.world_size() > 1:
-            both = distributed.mean_over_ranks(torch.stack([pose.detach().float(), term.detach().float()]))
-            pose, term = both[0], both[1]
-        return super()._weight(slot, lam, pose, term)
-
-
 def _student_member(spec: StudentSpec, teacher: nn.Module, device: torch.device, seed: int) -> Member:
     from scjd_core.models import create_model, model_kind
 
@@ -126,7 +108,7 @@ def _student_member(spec: StudentSpec, teacher: nn.Module, device: torch.device,
                 "start from a checkpoint of the same student configuration"
             )
         net.load_state_dict(start.state_dict())
-    loss = _RankSyncedDistillLoss(spec.distill, student_dim=net.config.dim, teacher_dim=teacher.config.dim).to(device)
+    loss = DistillLoss(spec.distill, student_dim=net.config.dim, teacher_dim=teacher.config.dim).to(device)
     keep_attention = spec.distill.lambda_ajad > 0
 
     def loss_fn(model: nn.Module, batch: dict[str, Tensor], shared: dict) -> dict[str, Tensor]:
