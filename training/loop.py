@@ -352,9 +352,9 @@ class TrainingLoop:
             value = value.detach()
             member.sums[key] = member.sums[key] + value if key in member.sums else value.clone()
 
-    def _flush(self, step: int, count: int, elapsed: float, bar: Any, rate: float) -> None:
-        """Write the running losses of the last ``count`` steps; ``rate`` = training windows/s over them."""
-        window = int(self.val_batches[0]["inputs"].shape[1]) if self.val_batches else 0
+    def _flush(self, step: int, count: int, elapsed: float, bar: Any, rate: float, frame_rate: float) -> None:
+        """Write the running losses of the last ``count`` steps; ``rate`` / ``frame_rate`` = training
+        windows / frames per second over them."""
         postfix = {"win/s": f"{rate:.0f}"}
         if distributed.is_active():  # log the global batch's losses: the mean of the ranks' (equal shares)
             keys = [(m, k) for m in self.members for k in sorted(m.sums)]
@@ -368,7 +368,7 @@ class TrainingLoop:
                 "lr": m.scheduler.get_last_lr()[0],
                 "time_s": elapsed,
                 "windows_per_s": rate,
-                "frames_per_s": rate * window,
+                "frames_per_s": frame_rate,
             }
             record.update({k: float(v.item()) / count for k, v in m.sums.items()})
             m.sums.clear()
@@ -431,7 +431,7 @@ class TrainingLoop:
         progress = progress and self.main
         bar = tqdm(total=cfg.steps, initial=self.start_step, disable=not progress, unit="step", dynamic_ncols=True)
         pending = 0
-        windows = 0
+        windows = frames = 0
         t_flush = time.perf_counter()
         step = self.start_step
         calibrate = self.start_step + 20  # first speed estimate of a budgeted run (after warm-up)
@@ -443,6 +443,7 @@ class TrainingLoop:
                 self._train_step(m, batch, shared)
             pending += 1
             windows += int(batch["inputs"].shape[0]) * world  # the global batch
+            frames += int(batch["inputs"].shape[0] * batch["inputs"].shape[1]) * world
             bar.update(1)
             if step == calibrate:
                 self._budget_steps(step, time.perf_counter() - t0)
@@ -450,8 +451,9 @@ class TrainingLoop:
             last = step == cfg.steps
             if step % cfg.log_every == 0 or last:
                 now = time.perf_counter()
-                self._flush(step, pending, now - t0, bar, windows / max(now - t_flush, 1e-9))
-                pending, windows, t_flush = 0, 0, now
+                span = max(now - t_flush, 1e-9)
+                self._flush(step, pending, now - t0, bar, windows / span, frames / span)
+                pending, windows, frames, t_flush = 0, 0, 0, now
             if step % cfg.val_every == 0 or last:
                 elapsed = time.perf_counter() - t0
                 if self.main:

@@ -232,9 +232,13 @@ def _checkpoint_meta(path: str) -> dict[str, Any]:
 def _training_section(results: dict[str, Any]) -> list[str]:
     out = ["## Training", ""]
     rows = []
-    for r in results["rows"]:
-        meta = _checkpoint_meta(r["checkpoint"])
+    metas = [_checkpoint_meta(r["checkpoint"]) for r in results["rows"]]
+    commands: list[str] = []  # each distinct training command, in row order
+    for r, meta in zip(results["rows"], metas, strict=True):
         tr = meta.get("training", {})
+        cmd = tr.get("shell_command") or " ".join(tr.get("command", []))
+        if cmd and cmd not in commands:
+            commands.append(cmd)
         recipe = tr.get("recipe", {})
         loop = recipe.get("loop", {})
         distill = recipe.get("distill")
@@ -269,14 +273,7 @@ def _training_section(results: dict[str, Any]) -> list[str]:
         "model", "architecture", "loss", "best step / steps", "batch", "peak lr", "train min", "trained on", "val MPJPE"
     ]  # fmt: skip
     out += [_md_table(header, rows), ""]
-    first = _checkpoint_meta(results["rows"][0]["checkpoint"]).get("training", {})
-    hw = first.get("hardware", {})
-    commands = []
-    for r in results["rows"]:
-        tr = _checkpoint_meta(r["checkpoint"]).get("training", {})
-        cmd = tr.get("shell_command") or " ".join(tr.get("command", []))
-        if cmd and cmd not in commands:
-            commands.append(cmd)
+    hw = metas[0].get("training", {}).get("hardware", {})
     out += [
         f"Optimiser AdamW with weight decay, cosine learning rate with linear warm-up, gradient-norm clipping; "
         f"students trained in lockstep on the same batches from the frozen teacher. Hardware: {hw.get('cpu', '?')}"
@@ -286,10 +283,10 @@ def _training_section(results: dict[str, Any]) -> list[str]:
         "wall-clock minutes of the run that produced the checkpoint (students trained together share one run).",
         "",
     ]
-    out += [
-        ("Command: " if len(commands) == 1 else "Commands, in order: ") + ", then ".join(f"`{c}`" for c in commands)
-    ]
-    return [*out, ""] if commands else out[:-1]
+    if commands:
+        lead = "Command: " if len(commands) == 1 else "Commands, in order: "
+        out += [lead + ", then ".join(f"`{c}`" for c in commands), ""]
+    return out
 
 
 def _data_section(results: dict[str, Any]) -> list[str]:

@@ -52,8 +52,8 @@ from scipy.signal import lfilter
 
 from scjd_core.skeleton import JOINT_INDEX, NUM_JOINTS
 
-#: Multiplier of the drift per joint (the slow error; MediaPipe's limbs err more than its trunk).
-DEFAULT_JOINT_SCALE: dict[str, float] = {
+#: The per-joint multipliers of :meth:`DetectorNoise.v1` (frozen).
+V1_JOINT_SCALE: dict[str, float] = {
     "left_wrist": 1.6,
     "right_wrist": 1.6,
     "left_elbow": 1.25,
@@ -62,6 +62,10 @@ DEFAULT_JOINT_SCALE: dict[str, float] = {
     "right_ankle": 1.3,
     "head": 1.2,
 }
+
+#: Multiplier of the drift per joint (the slow error; MediaPipe's limbs err more than its trunk). The
+#: drift cannot be measured without ground truth, so it keeps v1's values (a copy: v1 stays frozen).
+DEFAULT_JOINT_SCALE: dict[str, float] = dict(V1_JOINT_SCALE)
 
 #: Multiplier of the frame-to-frame jitter per joint (fitted: wrists and elbows jitter most).
 DEFAULT_JITTER_JOINT_SCALE: dict[str, float] = {
@@ -93,17 +97,6 @@ DEFAULT_CONF_JOINT_SCALE: dict[str, float] = {
     "right_knee": 1.0,
     "left_ankle": 1.3,
     "right_ankle": 1.3,
-}
-
-#: The per-joint multipliers of :meth:`DetectorNoise.v1` (frozen).
-V1_JOINT_SCALE: dict[str, float] = {
-    "left_wrist": 1.6,
-    "right_wrist": 1.6,
-    "left_elbow": 1.25,
-    "right_elbow": 1.25,
-    "left_ankle": 1.3,
-    "right_ankle": 1.3,
-    "head": 1.2,
 }
 
 #: Limbs that can be swapped as a whole: (left joints, right joints) by name.
