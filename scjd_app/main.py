@@ -27,6 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     parser.add_argument("--lookahead", type=int, default=4, help="live mode: frames of look-ahead (default: 4)")
     parser.add_argument(
+        "--roi",
+        metavar="X,Y,W,H",
+        help="follow the person inside this box (pixels of the first frame); or choose in the viewer (Person menu)",
+    )
+    parser.add_argument(
         "--backends",
         default=",".join(DEFAULT_BACKENDS),
         help="3D backends to run, comma separated (default: teacher,student,mediapipe)",
@@ -47,7 +52,18 @@ def prepare_qt() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``scjd-viewer``; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    roi = None
+    if args.roi is not None:
+        from scjd_core.detect.roi import Box
+        from scjd_core.errors import InputError
+
+        try:
+            box = Box.parse(args.roi, what="--roi")
+        except InputError as exc:
+            parser.error(str(exc))
+        roi = (box.x, box.y, box.w, box.h)
     try:
         from PySide6.QtWidgets import QApplication
     except ImportError:
@@ -69,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.webcam is not None:
         window.open_input(f"webcam:{args.webcam}", live=True)
     else:
-        window.open_input(args.video or str(DEMO_CLIP), live=args.live)
+        window.open_input(args.video or str(DEMO_CLIP), live=args.live, roi=roi)
     return int(app.exec())
 
 

@@ -86,13 +86,20 @@ def build_menus(window: MainWindow) -> None:
     window.smoothing_action = smooth
     window.follow_action = follow
 
+    person_menu = bar.addMenu("&Person")
+    choose = _action(window, "&Choose the person to follow…", window.choose_person, "Ctrl+P")
+    choose.setToolTip("click one of the people found, or drag a box around the person to follow")
+    person_menu.addAction(choose)
+    person_menu.addAction(_action(window, "&Follow whoever is found first", window.follow_anyone))
+    window.choose_action = choose
+
     export_menu = bar.addMenu("&Export")
     export = _action(window, "&Export 3D (BVH / CSV / JSON)…", lambda: export_dialog(window), "Ctrl+E")
     export_menu.addAction(export)
 
     tools = window.addToolBar("main")
     tools.setMovable(False)
-    tools.addActions([open_video, export, shot])
+    tools.addActions([open_video, choose, export, shot])
 
 
 def _set_overlay(window: MainWindow, attr: str, on: bool) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -35,6 +36,7 @@ from scjd_app.widgets.transport import Transport
 from scjd_app.widgets.video import VideoPanel
 from scjd_app.worker import Job, PipelineWorker, ViewFrame, default_pipeline, default_source
 from scjd_core.compare import ground_truth_key
+from scjd_core.detect.roi import Box
 from scjd_core.skeleton import ROOT
 
 #: Display refresh interval (ms): the GUI draws from a timer at about 60 Hz.
@@ -101,6 +103,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------ layout
     def _build_ui(self) -> None:
         self.video = VideoPanel()
+        self.video.personChosen.connect(self._on_person_chosen)
+        self._choice_job: Job | None = None
         legend = _view_legend("MediaPipe")
         self.teacher_view = Skeleton3DPanel("teacher", "teacher 3D")
         self.student_view = Skeleton3DPanel("student", "student 3D")
@@ -159,6 +163,7 @@ class MainWindow(QMainWindow):
             ("next frame", Qt.Key.Key_Right, lambda: self.step(1)),
             ("first frame", Qt.Key.Key_Home, lambda: self.seek(0)),
             ("last frame", Qt.Key.Key_End, lambda: self.seek(self.last_index())),
+            ("cancel the person choice", Qt.Key.Key_Escape, self.cancel_choice),
         )
         for text, key, slot in keys:
             action = QAction(text, self)
@@ -176,20 +181,31 @@ class MainWindow(QMainWindow):
         """Tell the user about a problem (the window stays usable)."""
         QMessageBox.critical(self, "SCJD viewer", message)
 
-    def open_input(self, spec: str, live: bool = False) -> bool:
+    def open_input(self, spec: str, live: bool = False, roi: tuple[float, float, float, float] | None = None) -> bool:
         """Open a video, image folder, sequence file or ``webcam:N`` and start processing it.
 
         The source is opened first: when that fails an error dialog says why and the
-        current clip stays loaded. Returns True when processing started.
+        current clip stays loaded. With ``roi`` (pixels ``x, y, w, h`` on the first
+        frame) the person inside it is followed. Returns True when processing started.
         """
         from scjd_core.errors import ScjdError
 
-        job = replace(self.defaults, source=spec, live=live)
+        job = replace(self.defaults, source=spec, live=live, roi=roi)
         try:
             source = self._source_factory(job)
         except ScjdError as exc:
             self.show_error(str(exc))
             return False
+        if roi is not None:
+            from scjd_core.detect.roi import check_roi
+
+            try:
+                inside = check_roi(Box(*roi), source.info.width, source.info.height, what="the person's box")
+            except ScjdError as exc:
+                source.close()
+                self.show_error(str(exc))
+                return False
+            job = replace(job, roi=(inside.x, inside.y, inside.w, inside.h))
         self.start_job(job, source)
         return True
 
@@ -200,6 +216,7 @@ class MainWindow(QMainWindow):
             job.checkpoints,
             job.options,
             job.source if is_keypoint_file(job.source) else "",
+            job.roi,
         )
         if key not in self._pipelines:
             self._pipelines.clear()
@@ -301,6 +318,81 @@ class MainWindow(QMainWindow):
         if poses is None or not 0 <= index < len(poses):
             return None, None
         return poses[index], poses[max(0, index - TRACE_FRAMES) : index + 1, ROOT]
+
+    # ------------------------------------------------------------------------ the person
+    def choose_person(self) -> bool:
+        """Offer the people in the first frame (for a webcam: the frame on screen) as boxes
+        to click, or a box to drag; the choice re-processes the input following that person.
+
+        Returns True when the choice is on screen (an error dialog says why otherwise).
+        """
+        from scjd_core.detect.people import find_people
+        from scjd_core.errors import ScjdError
+
+        job = self.worker.job if self.worker is not None else None
+        if job is None:
+            self.show_error("open a video, an image folder or a webcam first, then choose the person in it")
+            return False
+        if is_keypoint_file(job.source):
+            self.show_error("a 2D/3D sequence file already holds one person's keypoints: there is nobody to choose")
+            return False
+        try:
+            rgb, width, height = self._choice_frame(job)
+        except ScjdError as exc:
+            self.show_error(str(exc))
+            return False
+        if rgb is None:
+            self.show_error("no frame to choose from yet: wait for the first frame to show")
+            return False
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            scale = width / rgb.shape[1]
+            people = find_people(np.ascontiguousarray(rgb[:, :, ::-1]))
+        except ScjdError as exc:
+            self.show_error(f"cannot look for people: {exc}")
+            people = []
+        finally:
+            QApplication.restoreOverrideCursor()
+        boxes = [Box(p.box.x * scale, p.box.y * scale, p.box.w * scale, p.box.h * scale) for p in people]
+        self.transport.set_playing(False)
+        self._choice_job = job
+        self.video.begin_choice(rgb, width, height, boxes)
+        found = f"{len(boxes)} {'person' if len(boxes) == 1 else 'people'} found" if boxes else "nobody found"
+        self._set_status(f"choose the person ({found}): click a box, or drag one around them; Esc cancels")
+        return True
+
+    def _choice_frame(self, job: Job) -> tuple[np.ndarray | None, int, int]:
+        """``(rgb, width, height)``: the frame to choose on (a webcam's newest, else the clip's first)."""
+        if job.source.lower().startswith("webcam"):
+            newest = self.cache.newest
+            return (None, 0, 0) if newest is None else (newest.image_rgb(), newest.width, newest.height)
+        with self._source_factory(replace(job, live=False)) as source:
+            for frame in source:
+                return np.ascontiguousarray(frame.image[:, :, ::-1]), source.info.width, source.info.height
+        return None, 0, 0
+
+    def _on_person_chosen(self, box: Box) -> None:
+        """Re-process the input following the person in ``box``."""
+        job = getattr(self, "_choice_job", None)
+        self.video.end_choice()
+        if job is None:
+            return
+        self._choice_job = None
+        self.open_input(job.source, live=job.live, roi=(box.x, box.y, box.w, box.h))
+
+    def cancel_choice(self) -> None:
+        """Leave the person choice without changing anything."""
+        if self.video.choosing:
+            self.video.end_choice()
+            self._choice_job = None
+            self._set_status("")
+            self._redraw()
+
+    def follow_anyone(self) -> None:
+        """Forget the chosen person: re-process with MediaPipe following whoever it finds."""
+        self.cancel_choice()
+        if self.worker is not None and self.worker.job.roi is not None:
+            self.open_input(self.worker.job.source, live=self.worker.job.live)
 
     # ------------------------------------------------------------------------ playback
     def last_index(self) -> int:

@@ -16,6 +16,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
@@ -46,6 +47,8 @@ class Job:
         attention: ask the backends for their attention maps.
         lookahead: live mode's look-ahead in frames.
         options: extra keyword arguments for :meth:`Pipeline.from_names` (e.g. smoothing).
+        roi: the person to follow, ``(x, y, w, h)`` pixels on the first frame (the clip's,
+            or for a webcam the frame it was chosen on); None: whoever MediaPipe finds.
     """
 
     source: str
@@ -56,6 +59,7 @@ class Job:
     attention: bool = True
     lookahead: int = 4
     options: tuple[tuple[str, object], ...] = ()
+    roi: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,8 @@ def default_pipeline(job: Job):
         options["detector"] = keypoint_detector(job.source)
         # 2D-only inputs have no MediaPipe world landmarks: that backend cannot run on them
         backends = tuple(b for b in backends if b != "mediapipe") or ("student",)
+    elif job.roi is not None:
+        options["detector"] = partial(follow_person, job.roi)
     pipeline = Pipeline.from_names(
         backends=backends,
         device=job.device,
@@ -180,6 +186,14 @@ def default_pipeline(job: Job):
     if is_mocap_file(job.source):  # a dataset sequence: its true 3D comes along
         pipeline.backends.append(mocap_sequence(job.source)[1])
     return pipeline
+
+
+def follow_person(roi: tuple[float, float, float, float]):
+    """A fresh 2D detector that follows the person inside ``roi`` (MediaPipe on a crop around them)."""
+    from scjd_core.detect import MediaPipeDetector
+    from scjd_core.detect.roi import Box, RoiDetector
+
+    return RoiDetector(MediaPipeDetector(), Box(*roi))
 
 
 def default_source(job: Job):

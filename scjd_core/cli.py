@@ -74,6 +74,13 @@ def _build_parser() -> argparse.ArgumentParser:
         help="the camera's field of view in degrees across the longer image side (horizontal for a "
         "landscape video), for --root trajectory (default: 60)",
     )
+    p.add_argument(
+        "--roi",
+        metavar="X,Y,W,H",
+        help="follow the person inside this box (pixels of the first frame: left, top, width, height; "
+        "`scjd people INPUT` lists the boxes of the people it finds). Default: MediaPipe follows whoever "
+        "it finds first",
+    )
     p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     p.add_argument(
         "--engine",
@@ -100,6 +107,18 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sequential", action="store_true", help="do not overlap decoding/detection/lifting")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_process)
+
+    pp = sub.add_parser(
+        "people",
+        help="list the people in a frame with their boxes, for `scjd process --roi`",
+        description="Find the people in one frame of a video or image folder and print each one's box, "
+        "ready for `scjd process INPUT --roi X,Y,W,H`.",
+    )
+    pp.add_argument("input", metavar="INPUT", help="video file or image folder")
+    pp.add_argument("--frame", type=int, default=0, metavar="N", help="the frame to look at (default: 0, the first)")
+    pp.add_argument("--max-people", type=int, default=6, metavar="N", help="stop after N people (default: 6)")
+    pp.add_argument("--json", action="store_true", help="print JSON instead of text")
+    pp.set_defaults(func=_cmd_people)
 
     from scjd_core.bench import add_bench_parser
 
@@ -134,10 +153,19 @@ def _create_detector():
     return MediaPipeDetector()
 
 
-def _start_detector():
-    """Start the 2D detector before the slow work, turning any failure into one clear error."""
+def _start_detector(roi=None):
+    """Start the 2D detector before the slow work, turning any failure into one clear error.
+
+    With ``roi`` (a :class:`~scjd_core.detect.roi.Box` on the first frame) the detector
+    follows the person inside it (:class:`~scjd_core.detect.roi.RoiDetector`).
+    """
     try:
-        return _create_detector()
+        detector = _create_detector()
+        if roi is not None:
+            from scjd_core.detect.roi import RoiDetector
+
+            detector = RoiDetector(detector, roi)
+        return detector
     except ScjdError:
         raise
     except Exception as exc:  # a native library failure: RuntimeError, OSError, ...
@@ -179,6 +207,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
         raise InputError(f"--fps must be a positive number of frames per second (got {args.fps:g})")
     if args.fov is not None and not (math.isfinite(args.fov) and 0 < args.fov < 180):
         raise InputError(f"--fov must be a field of view between 0 and 180 degrees (got {args.fov:g})")
+    roi = _parse_roi(args.roi)
     names = parse_backends(args.backend)
     formats = parse_formats(args.export)
     stem = _stem_for(args.input)
@@ -186,10 +215,14 @@ def _cmd_process(args: argparse.Namespace) -> int:
     source = open_source(args.input, fps=args.fps, allow_partial=args.allow_partial)
     with source:
         shown = _warn(source, 0)
+        if roi is not None:
+            from scjd_core.detect.roi import check_roi
+
+            roi = check_roi(roi, source.info.width, source.info.height)
         max_frames = args.max_frames
         if max_frames is None and source.info.frame_count is None:
             max_frames = 300
-        detector = _start_detector()  # first: a detector that cannot start fails before the models load
+        detector = _start_detector(roi)  # first: a detector that cannot start fails before the models load
         try:
             checkpoints = {"teacher": args.teacher, "student": args.student}
             backends = create_backends(names, args.device, checkpoints, engine=args.engine)
@@ -210,6 +243,8 @@ def _cmd_process(args: argparse.Namespace) -> int:
         finally:
             detector.close()
             _warn(source, shown)  # a partial video is worth knowing about even when the run failed
+    if roi is not None:
+        clip.roi = roi.as_array()
     t0 = time.perf_counter()
     args.output_set = OutputSet(args.out)
     written = export_clip(
@@ -231,6 +266,74 @@ def _cmd_process(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise _stdout_error(exc, written) from None
     return 0
+
+
+def _parse_roi(text: str | None):
+    """``--roi``'s box, or None (checked against the image once the input is open)."""
+    if text is None:
+        return None
+    from scjd_core.detect.roi import Box
+
+    return Box.parse(text, what="--roi")
+
+
+def _cmd_people(args: argparse.Namespace) -> int:
+    from scjd_core.detect.people import find_people
+    from scjd_core.errors import NoPersonError
+    from scjd_core.sources import open_source
+
+    if args.frame < 0:
+        raise InputError(f"--frame must be 0 or more (got {args.frame}): frames count from 0")
+    if args.max_people < 1:
+        raise InputError(f"--max-people must be 1 or more (got {args.max_people})")
+    if str(args.input).lower().startswith("webcam"):
+        raise InputError(
+            "scjd people reads a video file or an image folder; for a webcam, choose the person in the viewer"
+        )
+    image = None
+    with open_source(args.input) as source:
+        for frame in source:
+            if frame.index >= args.frame:
+                image = frame.image
+                break
+        count = source.info.frame_count
+    if image is None:
+        raise InputError(f"{args.input} has no frame {args.frame} (it has {count} frames): choose an earlier --frame")
+    with _detector_errors():
+        people = find_people(image, max_people=args.max_people)
+    if not people:
+        raise NoPersonError(
+            f"no person was found in frame {args.frame} of {args.input}: try another --frame, or draw the box "
+            "by hand (--roi X,Y,W,H)"
+        )
+    if args.json:
+        import json
+
+        rows = [
+            {"roi": p.box.text(), "box": [round(float(v), 1) for v in p.box.as_array()], "score": p.score}
+            for p in people
+        ]
+        print(json.dumps({"input": str(args.input), "frame": args.frame, "people": rows}, indent=2))
+        return 0
+    print(f"{len(people)} {'person' if len(people) == 1 else 'people'} in frame {args.frame} (left to right):")
+    for k, person in enumerate(people, 1):
+        print(f"  {k}. --roi {person.box.text():<20} visibility {person.score:.2f}")
+    return 0
+
+
+@contextlib.contextmanager
+def _detector_errors() -> Iterator[None]:
+    """A detector that cannot start becomes one clear error (as in ``scjd process``)."""
+    try:
+        yield
+    except ScjdError:
+        raise
+    except (RuntimeError, OSError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DetectorError(
+            f"the 2D detector (MediaPipe Pose) failed ({reason}): reinstall it with "
+            "`pip install --force-reinstall mediapipe==0.10.21`"
+        ) from None
 
 
 def _stdout_error(exc: OSError, written: Sequence[Path] | None) -> OutputError:

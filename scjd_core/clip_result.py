@@ -20,6 +20,7 @@ class ClipResult:
     lifts: dict[str, Lift3D]
     timings: dict[str, float] = field(default_factory=dict)  # stage -> total seconds
     images: list[np.ndarray] | None = None
+    roi: np.ndarray | None = None  # (4,) x, y, w, h px: the box the person was chosen with (first frame)
 
     def __len__(self) -> int:
         return len(self.seq)
@@ -48,6 +49,7 @@ class ClipResult:
             attention={k: v.attention[i] for k, v in self.lifts.items() if v.attention is not None},
             timings_ms={},
             image=None if self.images is None else self.images[i],
+            box=None if self.seq.boxes is None else self.seq.boxes[i],
         )
 
 
@@ -72,6 +74,7 @@ def collect_results(
         height=info.height,
         fps=info.fps,
         meta={"source": info.name, "kind": info.kind},
+        boxes=_boxes(results),
     )
     lifts = {}
     for b in backends:
@@ -84,3 +87,11 @@ def collect_results(
     timings["total"] = total_s
     images = [r.image for r in results] if keep_images else None
     return ClipResult(info=info, seq=seq, lifts=lifts, timings=timings, images=images)
+
+
+def _boxes(results: Sequence[FrameResult]) -> np.ndarray | None:
+    """``(F, 4)`` tracked boxes (NaN rows where a frame has none), or None when no frame has one."""
+    if all(r.box is None for r in results):
+        return None
+    empty = np.full(4, np.nan, np.float32)
+    return np.stack([empty if r.box is None else np.asarray(r.box, np.float32) for r in results])

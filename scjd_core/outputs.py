@@ -217,6 +217,9 @@ def bundle_dict(
             ),
             "fov_deg": float(DEFAULT_FOV_DEG if fov_deg is None else fov_deg) if root == "trajectory" else None,
             "backends": list(clip.lifts),
+            "roi": None if clip.roi is None else [float(v) for v in clip.roi],
+            "roi_description": "the box (pixels x, y, width, height, first frame) the person was chosen with; "
+            "null: MediaPipe followed whoever it found first",
         },
         "times": seq.times.astype(np.float64),
         "keypoints_2d": seq.keypoints.astype(np.float32),
@@ -226,6 +229,11 @@ def bundle_dict(
         "poses_camera": {k: v.poses.astype(np.float32) for k, v in clip.lifts.items()},
         "poses_world": world,
     }
+    if seq.boxes is not None:
+        bundle["meta"]["tracked_box"] = (
+            "pixels x, y, width, height per frame: the crop around the chosen person the 2D detector searched"
+        )
+        bundle["tracked_box"] = seq.boxes.astype(np.float32)
     if root_camera:
         bundle["meta"]["root_camera"] = "metres, camera frame (x right, y down, z away), the root's estimated path"
         bundle["root_camera"] = {k: np.asarray(v, np.float32) for k, v in root_camera.items()}

@@ -225,6 +225,7 @@ class Pipeline:
                 timings_ms=timings,
                 image=win.images[i],
                 latency_s=done - win.capture[i],
+                box=None if seq.boxes is None else seq.boxes[i],
             )
 
     def process(
@@ -329,7 +330,7 @@ class Pipeline:
         from scjd_core.detect import fill_gaps
 
         if not any(d.found for d in dets):
-            return self._empty_result(shown, timings, keep_images)
+            return self._empty_result(shown, timings, keep_images, dets[len(dets) - 1 - ahead].box)
         seq = fill_gaps(list(dets), info)
         pos = len(seq) - 1 - ahead
         poses, att = {}, {}
@@ -361,10 +362,13 @@ class Pipeline:
             timings_ms=timings,
             image=shown.image if keep_images else None,
             latency_s=time.perf_counter() - shown.capture_time,
+            box=None if seq.boxes is None else seq.boxes[pos],
         )
 
     @staticmethod
-    def _empty_result(frame: Frame, timings: dict[str, float], keep_images: bool) -> FrameResult:
+    def _empty_result(
+        frame: Frame, timings: dict[str, float], keep_images: bool, box: np.ndarray | None = None
+    ) -> FrameResult:
         from scjd_core.skeleton import NUM_JOINTS
 
         return FrameResult(
@@ -379,4 +383,5 @@ class Pipeline:
             timings_ms=timings,
             image=frame.image if keep_images else None,
             latency_s=time.perf_counter() - frame.capture_time,
+            box=box,
         )

@@ -42,6 +42,7 @@ class Detection2D:
     found: bool  # a person was detected in this frame
     world: np.ndarray | None = None  # (17, 3) detector's own 3D (camera axes, m, root-relative)
     landmarks: np.ndarray | None = None  # (33, 4) raw detector output (x, y, z, visibility) in px
+    box: np.ndarray | None = None  # (4,) x, y, w, h px: the crop searched when following a chosen person
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Pose2DSequence:
     fps: float
     world: np.ndarray | None = None  # (F, 17, 3) detector 3D when it has one
     meta: dict = field(default_factory=dict)
+    boxes: np.ndarray | None = None  # (F, 4) x, y, w, h px of the tracked person's crop (see detect.roi)
 
     def __len__(self) -> int:
         return int(self.keypoints.shape[0])
@@ -95,6 +97,7 @@ class FrameResult:
     timings_ms: dict[str, float]  # stage -> milliseconds spent on this frame
     image: np.ndarray | None = None  # (H, W, 3) BGR, when the consumer asked for images
     latency_s: float | None = None  # capture -> result ready (live mode)
+    box: np.ndarray | None = None  # (4,) x, y, w, h px: the tracked person's crop (when one was chosen)
 
 
 def slice_sequence(seq: Pose2DSequence, start: int, stop: int) -> Pose2DSequence:
@@ -110,4 +113,5 @@ def slice_sequence(seq: Pose2DSequence, start: int, stop: int) -> Pose2DSequence
         fps=seq.fps,
         world=None if seq.world is None else seq.world[start:stop],
         meta=dict(seq.meta),
+        boxes=None if seq.boxes is None else seq.boxes[start:stop],
     )

@@ -38,6 +38,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for processing")
     parser.add_argument("--azimuth", type=float, help="turn both 3D views to this azimuth (degrees) first")
     parser.add_argument("--elevation", type=float, default=35.0, help="with --azimuth: the views' elevation")
+    parser.add_argument(
+        "--person",
+        type=int,
+        metavar="K",
+        help="instead: open Person > Choose, save choose_person.png, pick the K-th person offered (1 = leftmost) "
+        "and save tracked_person.png (e.g. on the two-person clip of scripts/roi_check.py)",
+    )
     return parser.parse_args(argv)
 
 
@@ -86,6 +93,8 @@ def take(args: argparse.Namespace) -> list[Path]:
     _settle(app, 0.3)  # let the worker's last signals arrive first
     target = int(args.frame * (len(window.cache) - 1))
     window.seek(target)
+    if args.person is not None:
+        return _person_shots(app, window, args, target)
     if args.azimuth is not None:  # e.g. to see the root's trace on the floor from the side
         for view in (window.teacher_view.view, window.student_view.view):
             view.setCameraPosition(elevation=args.elevation, azimuth=args.azimuth)
@@ -112,6 +121,30 @@ def take(args: argparse.Namespace) -> list[Path]:
     window.deleteLater()
     app.processEvents()
     app.shutdown()  # before the virtual display goes away
+    return written
+
+
+def _person_shots(app, window, args: argparse.Namespace, target: int) -> list[Path]:
+    """Choosing a person: the offered boxes, then the chosen one followed (tracked crop drawn)."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    if not window.choose_person() or len(window.video.candidates) < args.person:
+        raise SystemExit(f"fewer than {args.person} people were offered")
+    _settle(app, 0.5)
+    written = [args.out / "choose_person.png", args.out / "tracked_person.png"]
+    window.grab().save(str(written[0]))
+    window.video.personChosen.emit(window.video.candidates[args.person - 1])
+    end = time.perf_counter() + args.timeout
+    while window.processing and time.perf_counter() < end:
+        _settle(app, 0.05)
+    window.transport.set_playing(False)
+    _settle(app, 0.3)
+    window.seek(target)
+    _settle(app, 0.5)
+    window.grab().save(str(written[1]))
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    app.shutdown()
     return written
 
 

@@ -73,6 +73,9 @@ def fill_gaps(detections: Sequence[Detection2D], info: SourceInfo) -> Pose2DSequ
             world[i] = detections[i].world
         world = _interpolate(world, has_world, x)
 
+    boxes = None
+    if any(d.box is not None for d in detections):  # a chosen person was followed: keep the crops
+        boxes = np.stack([np.full(4, np.nan, np.float32) if d.box is None else d.box for d in detections])
     return Pose2DSequence(
         keypoints=keypoints,
         confidence=confidence,
@@ -84,4 +87,5 @@ def fill_gaps(detections: Sequence[Detection2D], info: SourceInfo) -> Pose2DSequ
         fps=info.fps,
         world=world,
         meta={"source": info.name, "frames": n, "detected": int(found.sum()), "filled": int((~found).sum())},
+        boxes=boxes,
     )
