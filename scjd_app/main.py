@@ -19,12 +19,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scjd-viewer", description="SCJD viewer: video, teacher and student 3D, attention, error."
     )
-    parser.add_argument("video", nargs="?", help="video file or image folder (default: the demo clip)")
+    parser.add_argument(
+        "video",
+        nargs="?",
+        help="video file, image folder, 2D keypoint file (.npz/.csv) or mocap file (.bvh/.amc) "
+        "(default: the demo clip)",
+    )
     parser.add_argument("--webcam", type=int, metavar="N", help="open webcam N in live mode")
     parser.add_argument("--live", action="store_true", help="play the file live-paced (live mode)")
     parser.add_argument("--teacher", metavar="CKPT", help="teacher checkpoint (default: the shipped one)")
     parser.add_argument("--student", metavar="CKPT", help="student checkpoint (default: the shipped one)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    parser.add_argument(
+        "--engine",
+        default="auto",
+        choices=["auto", "torch", "onnx"],
+        help="inference engine of the models, as `scjd process --engine`: auto (default: time PyTorch and "
+        "ONNX Runtime, keep the faster), torch or onnx",
+    )
     parser.add_argument("--lookahead", type=int, default=4, help="live mode: frames of look-ahead (default: 4)")
     parser.add_argument(
         "--roi",
@@ -73,7 +85,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     checkpoints = tuple((k, v) for k, v in (("teacher", args.teacher), ("student", args.student)) if v)
     backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
-    defaults = Job(source="", backends=backends, device=args.device, checkpoints=checkpoints, lookahead=args.lookahead)
+    defaults = Job(
+        source="",
+        backends=backends,
+        device=args.device,
+        engine=args.engine,
+        checkpoints=checkpoints,
+        lookahead=args.lookahead,
+    )
     prepare_qt()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("scjd-viewer")

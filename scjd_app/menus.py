@@ -1,4 +1,9 @@
-"""Menus and toolbar of the main window, and the dialogs behind them."""
+"""Menus and toolbar of the main window, and the dialogs behind them.
+
+The menus know the window only through :class:`ViewerWindow`, the part of it they use
+(public methods and attributes), so this module does not import the window's module
+and the window's private drawing stays its own.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import re
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -20,8 +25,27 @@ from PySide6.QtWidgets import (
     QMessageBox,
 )
 
-if TYPE_CHECKING:
-    from scjd_app.window import MainWindow
+
+class ViewerWindow(Protocol):
+    """What the menus need from the main window (a ``QMainWindow``)."""
+
+    defaults: Any  # the job template (scjd_app.worker.Job)
+    worker: Any  # the running PipelineWorker, or None
+    teacher_view: Any
+    student_view: Any
+    smoothing: bool
+
+    def menuBar(self) -> Any: ...
+    def addToolBar(self, title: str) -> Any: ...
+    def grab(self) -> Any: ...
+    def close(self) -> bool: ...
+    def show_error(self, message: str) -> None: ...
+    def open_input(self, spec: str, live: bool = False, roi: tuple[float, ...] | None = None) -> bool: ...
+    def redraw(self) -> None: ...
+    def choose_person(self) -> bool: ...
+    def follow_anyone(self) -> None: ...
+    def export(self, out_dir: Any, stem: str, formats: Any, backends: Any) -> list[Path]: ...
+
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v);;All files (*)"
 SEQUENCE_FILTER = (
@@ -44,7 +68,7 @@ def available_webcams() -> list[int]:
     return list(range(len(QMediaDevices.videoInputs())))
 
 
-def _action(window: MainWindow, text: str, slot, shortcut: str | None = None) -> QAction:
+def _action(window: ViewerWindow, text: str, slot, shortcut: str | None = None) -> QAction:
     action = QAction(text, window)
     if shortcut:
         action.setShortcut(QKeySequence(shortcut))
@@ -52,7 +76,7 @@ def _action(window: MainWindow, text: str, slot, shortcut: str | None = None) ->
     return action
 
 
-def build_menus(window: MainWindow) -> None:
+def build_menus(window: ViewerWindow) -> None:
     """Create the File, View and Export menus and the toolbar of ``window``."""
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
@@ -102,13 +126,13 @@ def build_menus(window: MainWindow) -> None:
     tools.addActions([open_video, choose, export, shot])
 
 
-def _set_overlay(window: MainWindow, attr: str, on: bool) -> None:
+def _set_overlay(window: ViewerWindow, attr: str, on: bool) -> None:
     for panel in (window.teacher_view, window.student_view):
         setattr(panel, attr, on)
-    window._redraw()
+    window.redraw()
 
 
-def _fill_webcam_menu(window: MainWindow, menu: QMenu) -> None:
+def _fill_webcam_menu(window: ViewerWindow, menu: QMenu) -> None:
     menu.clear()
     cams = available_webcams()
     if not cams:
@@ -121,28 +145,28 @@ def _fill_webcam_menu(window: MainWindow, menu: QMenu) -> None:
         menu.addAction(f"Webcam {index}", lambda i=index: window.open_input(f"webcam:{i}", live=True))
 
 
-def open_video_dialog(window: MainWindow) -> None:
+def open_video_dialog(window: ViewerWindow) -> None:
     """Ask for a video file and open it."""
     path, _ = QFileDialog.getOpenFileName(window, "Open video", "", VIDEO_FILTER)
     if path:
         window.open_input(path)
 
 
-def open_folder_dialog(window: MainWindow) -> None:
+def open_folder_dialog(window: ViewerWindow) -> None:
     """Ask for a folder of images and open it."""
     path = QFileDialog.getExistingDirectory(window, "Open image folder")
     if path:
         window.open_input(path)
 
 
-def open_sequence_dialog(window: MainWindow) -> None:
+def open_sequence_dialog(window: ViewerWindow) -> None:
     """Ask for a 2D keypoint file (``.npz`` / ``.csv``) or a mocap file (``.bvh`` / ``.amc``) and open it."""
     path, _ = QFileDialog.getOpenFileName(window, "Open sequence file", "", SEQUENCE_FILTER)
     if path:
         window.open_input(path)
 
 
-def choose_checkpoint(window: MainWindow, backend: str) -> None:
+def choose_checkpoint(window: ViewerWindow, backend: str) -> None:
     """Ask for a checkpoint for ``backend`` and re-process the current input with it."""
     path, _ = QFileDialog.getOpenFileName(
         window, f"Choose {backend} checkpoint", "", "Checkpoints (*.safetensors);;All files (*)"
@@ -156,7 +180,7 @@ def choose_checkpoint(window: MainWindow, backend: str) -> None:
         window.open_input(window.worker.job.source, live=window.worker.job.live)
 
 
-def screenshot_dialog(window: MainWindow) -> None:
+def screenshot_dialog(window: ViewerWindow) -> None:
     """Ask for a PNG path and save a screenshot of the window there."""
     path, _ = QFileDialog.getSaveFileName(window, "Save screenshot", "scjd.png", "PNG images (*.png)")
     if path and not window.grab().save(path):
@@ -186,7 +210,7 @@ class ExportDialog(QDialog):
         return EXPORT_FORMATS[self.format.currentText()], EXPORT_MODELS[self.models.currentText()]
 
 
-def export_dialog(window: MainWindow) -> None:
+def export_dialog(window: ViewerWindow) -> None:
     """Ask what to export and where, then export."""
     dialog = ExportDialog(window)
     if dialog.exec() != QDialog.DialogCode.Accepted:

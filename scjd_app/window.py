@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
 
 from scjd_app import menus
 from scjd_app.cache import ResultCache
-from scjd_app.sequence import is_keypoint_file
 from scjd_app.widgets.attention import AttentionPanel
 from scjd_app.widgets.errors import ErrorPanel
 from scjd_app.widgets.palette import ERROR_SCALE_MM
@@ -37,6 +36,7 @@ from scjd_app.widgets.video import VideoPanel
 from scjd_app.worker import Job, PipelineWorker, ViewFrame, default_pipeline, default_source
 from scjd_core.compare import ground_truth_key
 from scjd_core.detect.roi import Box
+from scjd_core.inputs import TWO_D_KINDS, Input, input_kind
 from scjd_core.skeleton import ROOT
 
 #: Display refresh interval (ms): the GUI draws from a timer at about 60 Hz.
@@ -123,7 +123,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.errors, "Per-joint error")
         self.tabs.addTab(self.attention, "Attention")
-        self.tabs.currentChanged.connect(lambda _i: self._redraw())
+        self.tabs.currentChanged.connect(lambda _i: self.redraw())
         upper = QWidget()
         upper_layout = QVBoxLayout(upper)
         upper_layout.setContentsMargins(0, 0, 0, 0)
@@ -184,9 +184,10 @@ class MainWindow(QMainWindow):
     def open_input(self, spec: str, live: bool = False, roi: tuple[float, float, float, float] | None = None) -> bool:
         """Open a video, image folder, sequence file or ``webcam:N`` and start processing it.
 
-        The source is opened first: when that fails an error dialog says why and the
-        current clip stays loaded. With ``roi`` (pixels ``x, y, w, h`` on the first
-        frame) the person inside it is followed. Returns True when processing started.
+        The input is opened first (by the core, :func:`scjd_core.inputs.open_input`): when
+        that fails an error dialog says why and the current clip stays loaded. With
+        ``roi`` (pixels ``x, y, w, h`` on the first frame) the person inside it is
+        followed. Returns True when processing started.
         """
         from scjd_core.errors import ScjdError
 
@@ -196,28 +197,15 @@ class MainWindow(QMainWindow):
         except ScjdError as exc:
             self.show_error(str(exc))
             return False
-        if roi is not None:
-            from scjd_core.detect.roi import check_roi
-
-            try:
-                inside = check_roi(Box(*roi), source.info.width, source.info.height, what="the person's box")
-            except ScjdError as exc:
-                source.close()
-                self.show_error(str(exc))
-                return False
-            job = replace(job, roi=(inside.x, inside.y, inside.w, inside.h))
+        if isinstance(source, Input) and source.roi is not None:  # the box as cut to the image
+            job = replace(job, roi=(source.roi.x, source.roi.y, source.roi.w, source.roi.h))
         self.start_job(job, source)
         return True
 
     def _pipeline_for(self, job: Job):
-        key = (
-            job.backends,
-            job.device,
-            job.checkpoints,
-            job.options,
-            job.source if is_keypoint_file(job.source) else "",
-            job.roi,
-        )
+        """The loaded models of ``job``, kept while they stay the same (the input brings its
+        own detector and extra streams, see :meth:`scjd_core.inputs.Input.pipeline`)."""
+        key = (job.backends, job.device, job.engine, job.checkpoints, job.options)
         if key not in self._pipelines:
             self._pipelines.clear()
             self._pipelines[key] = self._pipeline_factory(job)
@@ -333,7 +321,7 @@ class MainWindow(QMainWindow):
         if job is None:
             self.show_error("open a video, an image folder or a webcam first, then choose the person in it")
             return False
-        if is_keypoint_file(job.source):
+        if input_kind(job.source) in TWO_D_KINDS:
             self.show_error("a 2D/3D sequence file already holds one person's keypoints: there is nobody to choose")
             return False
         try:
@@ -386,7 +374,7 @@ class MainWindow(QMainWindow):
             self.video.end_choice()
             self._choice_job = None
             self._set_status("")
-            self._redraw()
+            self.redraw()
 
     def follow_anyone(self) -> None:
         """Forget the chosen person: re-process with MediaPipe following whoever it finds."""
@@ -407,7 +395,7 @@ class MainWindow(QMainWindow):
         """Show frame ``index`` (clamped to the processed frames)."""
         self.position = max(0, min(int(index), self.last_index()))
         self._play_pos = float(self.position)
-        self._redraw()
+        self.redraw()
 
     def step(self, delta: int) -> None:
         """Pause and move by ``delta`` frames."""
@@ -444,7 +432,8 @@ class MainWindow(QMainWindow):
         if frame is not None and (frame is not self._drawn or self._dirty):
             self._draw(frame)
 
-    def _redraw(self) -> None:
+    def redraw(self) -> None:
+        """Draw the frame at the current position again (after a view option changed)."""
         frame = self.cache.nearest(self.position)
         if frame is not None:
             self._draw(frame)

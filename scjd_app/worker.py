@@ -16,13 +16,13 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import partial
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 from scjd_core.compare import errors_against_truth, teacher_student_error
 from scjd_core.errors import ScjdError
+from scjd_core.inputs import Input
 from scjd_core.types import FrameResult, SourceInfo
 
 #: Longest side of the frames kept for display (pixels).
@@ -38,15 +38,18 @@ class Job:
     """What to process and how.
 
     Attributes:
-        source: a spec for :func:`scjd_core.sources.open_source` (video path, image
-            folder, ``webcam:N``).
+        source: what :func:`scjd_core.inputs.open_input` opens: a video path, an image
+            folder, ``webcam:N``, a 2D keypoint file or a mocap file.
         live: live mode (webcam or live-paced file): newest result drawn, stale dropped.
-        backends: 3D backends to run (names for :meth:`Pipeline.from_names`).
+        backends: 3D backends to show (names for :meth:`Pipeline.from_names`); those that
+            cannot run on an input (``mediapipe`` on a keypoint or mocap file) are left out.
         device: ``auto``, ``cpu`` or ``cuda``.
+        engine: the models' inference engine, as ``scjd process --engine``: ``auto`` (time
+            PyTorch and ONNX Runtime, keep the faster), ``torch`` or ``onnx``.
         checkpoints: backend name -> checkpoint path (None: the shipped weights).
         attention: ask the backends for their attention maps.
         lookahead: live mode's look-ahead in frames.
-        options: extra keyword arguments for :meth:`Pipeline.from_names` (e.g. smoothing).
+        options: extra keyword arguments for :meth:`Pipeline.from_names`.
         roi: the person to follow, ``(x, y, w, h)`` pixels on the first frame (the clip's,
             or for a webcam the frame it was chosen on); None: whoever MediaPipe finds.
     """
@@ -55,6 +58,7 @@ class Job:
     live: bool = False
     backends: tuple[str, ...] = ("teacher", "student")
     device: str = "auto"
+    engine: str = "auto"
     checkpoints: tuple[tuple[str, str], ...] = ()
     attention: bool = True
     lookahead: int = 4
@@ -165,45 +169,31 @@ class Mailbox:
 
 
 def default_pipeline(job: Job):
-    """Build the core pipeline a job asks for (keypoint files replace the 2D detector)."""
-    from scjd_app.sequence import is_keypoint_file, is_mocap_file, keypoint_detector, mocap_sequence
+    """Load the 3D backends a job asks for, as ``scjd process`` does (same engine and device).
+
+    The pipeline's detector and extra streams come from the input itself when the worker
+    runs it (:meth:`scjd_core.inputs.Input.pipeline`), so one loaded pipeline serves every
+    input opened with the same models.
+    """
     from scjd_core.pipeline import Pipeline
 
-    options = dict(job.options)
-    backends = job.backends
-    if is_keypoint_file(job.source):
-        options["detector"] = keypoint_detector(job.source)
-        # 2D-only inputs have no MediaPipe world landmarks: that backend cannot run on them
-        backends = tuple(b for b in backends if b != "mediapipe") or ("student",)
-    elif job.roi is not None:
-        options["detector"] = partial(follow_person, job.roi)
-    pipeline = Pipeline.from_names(
-        backends=backends,
+    return Pipeline.from_names(
+        backends=job.backends,
         device=job.device,
         checkpoints=dict(job.checkpoints) or None,
-        **options,
+        engine=job.engine,
+        **dict(job.options),
     )
-    if is_mocap_file(job.source):  # a dataset sequence: its true 3D comes along
-        pipeline.backends.append(mocap_sequence(job.source)[1])
-    return pipeline
-
-
-def follow_person(roi: tuple[float, float, float, float]):
-    """A fresh 2D detector that follows the person inside ``roi`` (MediaPipe on a crop around them)."""
-    from scjd_core.detect import MediaPipeDetector
-    from scjd_core.detect.roi import Box, RoiDetector
-
-    return RoiDetector(MediaPipeDetector(), Box(*roi))
 
 
 def default_source(job: Job):
-    """Open the frame source a job names (raises the core's ``InputError`` when it cannot)."""
-    from scjd_app.sequence import KeypointCanvasSource, is_keypoint_file
-    from scjd_core.sources import open_source
+    """Open the input a job names (:func:`scjd_core.inputs.open_input`; raises the core's
+    ``InputError`` when it cannot, e.g. a person's box outside the image)."""
+    from scjd_core.detect.roi import Box
+    from scjd_core.inputs import open_input
 
-    if is_keypoint_file(job.source):
-        return KeypointCanvasSource(job.source)
-    return open_source(job.source, live=job.live)
+    roi = None if job.roi is None else Box(*job.roi)
+    return open_input(job.source, live=job.live, roi=roi, roi_name="the person's box")
 
 
 class PipelineWorker(QThread):
@@ -256,6 +246,8 @@ class PipelineWorker(QThread):
         try:
             self.status.emit("loading models…")
             pipeline = self._pipeline_factory(self.job)
+            if isinstance(self.source, Input):  # its own detector and extra streams (ground truth)
+                pipeline = self.source.pipeline(pipeline.backends)
             self.backends = list(pipeline.backends)
             self.device = ", ".join(sorted({getattr(b, "device", "?") for b in self.backends})) or "-"
             self.status.emit("live" if self.job.live else "processing…")

@@ -1,17 +1,11 @@
-"""ONNX export of the teacher and the student, exactly as the PyTorch backend runs them.
+"""ONNX export of the teacher and the student to a file, exactly as the PyTorch backend runs them.
 
-The exported graph is the per-batch computation of
-:class:`~scjd_core.backends.lifter.ModelBackend` (its ``_forward``): input ``windows``
-``(B, T, 17, 3)`` (normalised screen x, y, confidence of whole windows), output
-``pose`` ``(B, T, 17, 3)`` root-relative camera metres, and with ``attention=True`` also
-``attention`` ``(B, T, layers, heads, 17, 17)``. The student's sparse sampling (phase 0),
-upsampling and nearest-sampled-frame attention are inside the graph, so an ONNX
-backend shares the PyTorch backend's windowing and batching unchanged. The batch axis
-is dynamic.
-
-Uses the TorchScript-based exporter (``dynamo=False``): the dynamo exporter needs
-``onnxscript``, which is not a dependency. Its deprecation and tracer warnings are
-expected and silenced (the trace is checked by the parity tests).
+The graph (:mod:`scjd_core.models.onnx_graph`) is the backend's per-batch computation
+(:func:`~scjd_core.models.output.lift_windows`): input ``windows`` ``(B, T, 17, 3)``,
+output ``pose`` ``(B, T, 17, 3)`` and, with ``attention=True``, ``attention``
+``(B, T, layers, heads, 17, 17)``; the batch axis is dynamic, and the student's sparse
+sampling (phase 0), upsampling and nearest-sampled-frame attention are inside the graph, so
+an ONNX backend shares the PyTorch backend's windowing and batching unchanged.
 
 Command line: ``python -m scjd_core.onnx_export student student.onnx``.
 """
@@ -19,88 +13,17 @@ Command line: ``python -m scjd_core.onnx_export student student.onnx``.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from scjd_core.atomic import atomic_write
 from scjd_core.errors import MissingDependencyError
+from scjd_core.models.onnx_graph import INPUT_NAME, OPSET, OUTPUT_NAMES, model_onnx_bytes
 
-#: ONNX opset used for every export.
-OPSET = 17
-INPUT_NAME = "windows"
-OUTPUT_NAMES = ("pose", "attention")
-
-
-def _graph_module(backend: Any, attention: bool) -> Any:
-    """An ``nn.Module`` whose forward is ``ModelBackend._forward`` (the model is a submodule).
-
-    The PyTorch forward is called explicitly, so a subclass that overrides it (the ONNX
-    backend) still exports the PyTorch computation.
-    """
-    from torch import nn
-
-    from scjd_core.backends.lifter import ModelBackend
-
-    class BackendGraph(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = backend.model
-
-        def forward(self, windows):  # traced by the exporter
-            pose, att = ModelBackend._forward(backend, windows, attention)
-            return (pose, att) if attention else pose
-
-    return BackendGraph().eval()
-
-
-def backend_onnx_bytes(backend: Any, attention: bool = False, opset: int = OPSET) -> bytes:
-    """Serialised ONNX model of a :class:`~scjd_core.backends.lifter.ModelBackend`'s forward.
-
-    Args:
-        backend: a CPU or CUDA ``ModelBackend`` (the export runs on CPU copies when needed).
-        attention: also output the per-frame spatial attention maps.
-        opset: ONNX opset version.
-
-    Returns:
-        The ``.onnx`` file contents.
-    """
-    import torch
-
-    if backend.device != "cpu":
-        from scjd_core.backends.lifter import ModelBackend
-
-        backend = ModelBackend(_cpu_copy(backend.model), backend.meta, device="cpu", name=backend.name)
-    graph = _graph_module(backend, attention)
-    cfg = backend.model.config
-    example = torch.zeros(2, cfg.window, cfg.num_joints, cfg.in_dim)
-    outputs = list(OUTPUT_NAMES if attention else OUTPUT_NAMES[:1])
-    axes = {name: {0: "batch"} for name in [INPUT_NAME, *outputs]}
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # legacy-exporter deprecation, tracer warnings
-        with torch.inference_mode(False), torch.no_grad():
-            torch.onnx.export(
-                graph,
-                (example,),
-                buffer,
-                input_names=[INPUT_NAME],
-                output_names=outputs,
-                dynamic_axes=axes,
-                opset_version=opset,
-                dynamo=False,
-            )
-    return buffer.getvalue()
-
-
-def _cpu_copy(model: Any) -> Any:
-    import copy
-
-    return copy.deepcopy(model).to("cpu").float()
+__all__ = ["INPUT_NAME", "OPSET", "OUTPUT_NAMES", "export_onnx", "main", "resolve_model"]
 
 
 def resolve_model(kind: Any, checkpoint: str | os.PathLike[str] | None = None) -> Any:
@@ -116,7 +39,8 @@ def resolve_model(kind: Any, checkpoint: str | os.PathLike[str] | None = None) -
         CheckpointError: missing or bad checkpoint.
         KeyError: unknown model name.
     """
-    from scjd_core.backends.lifter import MODEL_KINDS, ModelBackend, load_backend
+    from scjd_core.backends.lifter import ModelBackend, load_backend
+    from scjd_core.models.shipped import MODEL_KINDS
 
     if isinstance(kind, ModelBackend):
         return kind
@@ -161,7 +85,7 @@ def export_onnx(
         raise MissingDependencyError(
             "ONNX export needs the onnx package: pip install 'scjd[onnx]' (or pip install onnx onnxruntime)"
         ) from exc
-    blob = backend_onnx_bytes(resolve_model(kind, checkpoint), attention=attention, opset=opset)
+    blob = model_onnx_bytes(resolve_model(kind, checkpoint).model, attention=attention, opset=opset)
     out = Path(path)
     with atomic_write(out, "wb", overwrite=overwrite) as handle:
         handle.write(blob)

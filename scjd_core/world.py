@@ -37,6 +37,13 @@ ANKLE_TO_SOLE_M: float = 0.08
 FLOOR_PERCENTILE: float = 5.0
 
 _EPS = 1e-9
+#: Step 1, camera axes -> world axes: ``(x, y, z) -> (x, -y, -z)``, a 180° turn about ``x``.
+CAMERA_TO_WORLD_AXES = np.array([1.0, -1.0, -1.0])
+
+
+def camera_axes_to_world(points: np.ndarray) -> np.ndarray:
+    """Camera-frame points ``(..., 3)`` in world axes (step 1 only: no levelling, no floor), float64."""
+    return np.asarray(points, dtype=np.float64) * CAMERA_TO_WORLD_AXES
 
 
 def _check_poses(poses: np.ndarray, name: str = "poses") -> np.ndarray:
@@ -174,13 +181,12 @@ def camera_to_world(poses: np.ndarray, root_trajectory: np.ndarray | None = None
         ``+Z`` towards the camera, floor at ``y = 0`` (float32 in, float32 out).
     """
     x = _check_poses(poses).astype(np.float64)
-    flip = np.array([1.0, -1.0, -1.0])
-    out = x * flip
+    out = camera_axes_to_world(x)
     if root_trajectory is not None:
         traj = np.asarray(root_trajectory, dtype=np.float64)
         if traj.shape != (x.shape[0], 3):
             raise ValueError(f"root_trajectory must be ({x.shape[0]}, 3), got {traj.shape}")
-        traj = traj * flip
+        traj = camera_axes_to_world(traj)
     else:
         traj = np.zeros((x.shape[0], 3))
     if upright and x.shape[0] > 0:

@@ -7,7 +7,7 @@
 Measures, for the student and the teacher on one CUDA GPU, batched output frames/s
 (fp32, fp16 and bf16 autocast), streaming latency per new frame, fp16/bf16 parity against
 fp32, the host<->device copies of a live step, and for the student CUDA graphs and
-torch.compile (capped); see :mod:`scjd_core.bench_cuda`. ``OUT.md`` is a ``## CUDA``
+torch.compile (capped); see :mod:`scjd_core.bench.cuda`. ``OUT.md`` is a ``## CUDA``
 section for BENCHMARKS.md. Without CUDA it prints one line, writes a JSON saying so and
 exits 0.
 """
@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _main() -> int:
-    from scjd_core.bench_cuda import main
+    from scjd_core.bench.cuda import main
 
     return main()
 

@@ -123,8 +123,8 @@ def measure(poses_camera: np.ndarray) -> dict:
 
 # ------------------------------------------------------------------------------ running
 def _describe_checkpoint(kind: str, path: str | None) -> dict:
-    from scjd_core.backends.lifter import default_checkpoint
     from scjd_core.models.checkpoint import checkpoint_paths
+    from scjd_core.models.shipped import default_checkpoint
 
     weights, _ = checkpoint_paths(path if path else default_checkpoint(kind))
     shown = weights.resolve()

@@ -6,4 +6,5 @@ scripts/setup.sh --dev
 . .venv/bin/activate
 ruff check .
 ruff format --check .
+lint-imports  # the layer contracts of pyproject.toml
 python -m pytest "$@"

@@ -20,14 +20,6 @@ import torch
 from torch import nn
 
 
-def model_inputs(model: nn.Module, window: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Forward arguments for one dense window ``(B, T, 17, 3)``: all of it, or the student's K frames."""
-    if getattr(model, "kind", "") == "student":
-        idx = model.sample_indices(0)
-        return window[:, idx.to(window.device)], idx.to(window.device)
-    return (window,)
-
-
 def cpu_latencies_ms(
     models: Sequence[nn.Module], window: torch.Tensor, repeats: int = 30, warmup: int = 5
 ) -> list[float]:
@@ -37,19 +29,20 @@ def cpu_latencies_ms(
     load from other processes hits every model alike instead of one row of the table.
 
     Args:
-        models: teachers and/or students (CPU copies are timed; the originals are untouched).
+        models: teachers, students or anything else with ``forward_dense(window, return_attention=False)``
+            (CPU copies are timed; the originals are untouched).
         window: ``(1, T, 17, 3)`` input window (real data, not zeros).
         repeats: timed rounds.
         warmup: untimed rounds first.
     """
     cpu_models = [copy.deepcopy(m).to("cpu").eval() for m in models]
-    args = [model_inputs(m, window.to("cpu")) for m in cpu_models]
+    window = window.to("cpu")
     times: list[list[float]] = [[] for _ in cpu_models]
     with torch.inference_mode():
         for r in range(max(warmup, 0) + max(repeats, 1)):
-            for i, (model, a) in enumerate(zip(cpu_models, args, strict=True)):
+            for i, model in enumerate(cpu_models):
                 t0 = time.perf_counter()
-                model(*a, return_attention=False)
+                model.forward_dense(window, return_attention=False)
                 if r >= warmup:
                     times[i].append(time.perf_counter() - t0)
     return [statistics.median(t) * 1000.0 for t in times]

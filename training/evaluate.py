@@ -38,7 +38,7 @@ import torch
 from scjd_core.atomic import atomic_write
 from scjd_core.errors import InputError
 from scjd_core.skeleton import JOINT_NAMES
-from training.benchmark import cost_figures, cpu_latencies_ms, latency_setup, model_inputs
+from training.benchmark import cost_figures, cpu_latencies_ms, latency_setup
 from training.common import DEFAULT_CACHE, MocapData, fixed_batches, hardware_info, load_mocap_data
 from training.metrics import mpjpe, mpjve, p_mpjpe, per_joint_mpjpe
 from training.sequences import EvalSequences, load_sequences
@@ -107,7 +107,7 @@ def _predict(model: torch.nn.Module, batches: list[dict], device: torch.device) 
     with torch.inference_mode():
         for batch in batches:
             window = batch["inputs"].to(device)
-            outs.append(model(*model_inputs(model, window), return_attention=False).pose.float().cpu())
+            outs.append(model.forward_dense(window, return_attention=False).pose.float().cpu())
     return torch.cat(outs).numpy()
 
 
@@ -140,7 +140,7 @@ def lift_sequences(
     with torch.inference_mode():
         for start in range(0, len(windows), batch_size):
             chunk = torch.from_numpy(windows[start : start + batch_size]).to(device, dtype=dtype)
-            outs.append(model(*model_inputs(model, chunk), return_attention=False).pose.float().cpu())
+            outs.append(model.forward_dense(chunk, return_attention=False).pose.float().cpu())
     poses = torch.cat(outs).numpy().reshape(len(seqs), -1, *windows.shape[2:])
     return np.ascontiguousarray(poses[:, : seqs.frames], dtype=np.float32)
 
@@ -294,31 +294,17 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
             differs from the teacher's (random windows only), duplicate names, missing data
             or a bad sequence file.
     """
-    from scjd_core.device import resolve_device
-    from scjd_core.models import load_checkpoint
+    from scjd_core.device import torch_device
 
     names = ["teacher"] + [n for n, _ in opts.students]
     if len(set(names)) != len(names):
         raise InputError(f"row names must be distinct (got {names}): use --students name=PATH with unique names")
     if MEAN_POSE_ROW in names or any(n.startswith("mlp-") for n in names):
         raise InputError(f"'{MEAN_POSE_ROW}' and 'mlp-*' name reference rows: give the students other names")
-    device = torch.device(resolve_device(opts.device))
+    device = torch_device(opts.device)
     seqs = load_sequences(opts.sequences) if opts.sequences is not None else None
-    models = [("teacher", Path(opts.teacher))] + [(n, Path(p)) for n, p in opts.students]
-    loaded = []
-    for name, path in models:
-        model, meta = load_checkpoint(path, device=device)
-        if name == "teacher" and meta["kind"] != "teacher":
-            raise InputError(f"--teacher {path} is a {meta['kind']} checkpoint: pass the teacher checkpoint")
-        loaded.append((name, path, model, meta))
+    loaded = _load_models(opts, device, same_window=seqs is None)
     window = loaded[0][2].config.window
-    if seqs is None:
-        for name, path, model, _ in loaded[1:]:
-            if model.config.window != window:
-                raise InputError(
-                    f"{name} ({path}) has window T={model.config.window} but the teacher has T={window}: "
-                    "evaluate models made for the same window"
-                )
     mocap = opts.mocap
     if mocap is None and (seqs is None or opts.mean_pose):
         try:
@@ -328,7 +314,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
                 raise
             print("note: no mocap data found, so no mean-pose reference row (pass --data to add it)")
 
-    padded = None
+    padded, clips = None, []
     if seqs is not None:
         inputs, target, padded = seqs.normalized(), seqs.poses_3d, seqs.padded
         predictions = [lift_sequences(model, seqs, device) for _, _, model, _ in loaded]
@@ -338,13 +324,61 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         inputs = torch.cat([b["inputs"] for b in batches]).numpy()
         target = torch.cat([b["target"] for b in batches]).numpy()
         predictions = [_predict(model, batches, device) for _, _, model, _ in loaded]
+    rows = _model_rows(loaded, predictions, target, padded, seqs, _latencies(loaded, inputs, opts))
+    references, facts = _reference_rows(opts, mocap, inputs, target, padded, device, window)
+    meta = _results_meta(opts, mocap, seqs, clips, window)
+    meta.update(
+        references=facts,
+        hardware=hardware_info(device),
+        latency=latency_setup(opts.latency_repeats, opts.latency_warmup),
+        command=list(opts.command),
+    )
+    return {"meta": meta, "joints": list(JOINT_NAMES), "rows": rows, "references": references}
+
+
+def _load_models(opts: EvalOptions, device: torch.device, same_window: bool) -> list[tuple[str, Path, Any, dict]]:
+    """``(name, path, model, meta)`` of the teacher then each student; ``same_window``: all must share its T."""
+    from scjd_core.models import load_checkpoint
+
+    models = [("teacher", Path(opts.teacher))] + [(n, Path(p)) for n, p in opts.students]
+    loaded = []
+    for name, path in models:
+        model, meta = load_checkpoint(path, device=device)
+        if name == "teacher" and meta["kind"] != "teacher":
+            raise InputError(f"--teacher {path} is a {meta['kind']} checkpoint: pass the teacher checkpoint")
+        loaded.append((name, path, model, meta))
+    window = loaded[0][2].config.window
+    if same_window:
+        for name, path, model, _ in loaded[1:]:
+            if model.config.window != window:
+                raise InputError(
+                    f"{name} ({path}) has window T={model.config.window} but the teacher has T={window}: "
+                    "evaluate models made for the same window"
+                )
+    return loaded
+
+
+def _latencies(loaded: list[tuple[str, Path, Any, dict]], inputs: np.ndarray, opts: EvalOptions) -> dict[int, float]:
+    """CPU latency (ms per window) of each loaded model, by its index: one round-robin per window length."""
     latencies: dict[int, float] = {}
-    for t in sorted({m.config.window for _, _, m, _ in loaded}):  # one round-robin per window length
+    for t in sorted({m.config.window for _, _, m, _ in loaded}):
         group = [i for i, (_, _, m, _) in enumerate(loaded) if m.config.window == t]
         times = cpu_latencies_ms(
             [loaded[i][2] for i in group], _first_window(inputs, t), opts.latency_repeats, opts.latency_warmup
         )
         latencies.update(zip(group, times, strict=True))
+    return latencies
+
+
+def _model_rows(
+    loaded: list[tuple[str, Path, Any, dict]],
+    predictions: list[np.ndarray],
+    target: np.ndarray,
+    padded: np.ndarray | None,
+    seqs: EvalSequences | None,
+    latencies: dict[int, float],
+) -> list[dict[str, Any]]:
+    """One results row per loaded model: accuracy, global motion (sequence files), cost figures."""
     rows = []
     for i, ((name, path, model, meta), pred) in enumerate(zip(loaded, predictions, strict=True)):
         row = {"name": name, "kind": meta["kind"], "checkpoint": str(path), "sha256": meta["sha256"]}
@@ -354,8 +388,13 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
         row.update(cost_figures(model, latencies[i]))
         row["sampling"] = getattr(model.config, "sampling", "dense")
         rows.append(row)
-    references, facts = _reference_rows(opts, mocap, inputs, target, padded, device, window)
+    return rows
 
+
+def _results_meta(
+    opts: EvalOptions, mocap: Any, seqs: EvalSequences | None, clips: list, window: int
+) -> dict[str, Any]:
+    """The first facts of the results' ``meta``: date, data and the protocol (sequence file or random windows)."""
     meta: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "data": mocap.describe() if mocap is not None else None,
@@ -397,13 +436,7 @@ def evaluate(opts: EvalOptions) -> dict[str, Any]:
             seed=opts.seed,
             inputs="virtual cameras + synthetic detector noise (training.data defaults), fixed seed",
         )
-    meta.update(
-        references=facts,
-        hardware=hardware_info(device),
-        latency=latency_setup(opts.latency_repeats, opts.latency_warmup),
-        command=list(opts.command),
-    )
-    return {"meta": meta, "joints": list(JOINT_NAMES), "rows": rows, "references": references}
+    return meta
 
 
 def _label(name: str) -> str:

@@ -222,6 +222,14 @@ class _Trainable(nn.Module):
         return self.loss_fn(self.model, batch, shared)
 
 
+def predict_dense(model: nn.Module, inputs: Tensor) -> Tensor:
+    """Dense ``(B, T, 17, 3)`` poses of any lifter (teacher, or student at phase 0) from whole windows.
+
+    The ``predict`` of every member (validation).
+    """
+    return model.forward_dense(inputs, return_attention=False).pose
+
+
 @torch.no_grad()
 def validate(member: Member, batches: Sequence[dict[str, Tensor]], device: torch.device) -> float:
     """MPJPE (mm) of ``member`` over all frames of the fixed validation batches."""
@@ -465,9 +473,12 @@ class TrainingLoop:
                     bar.total = cfg.steps
                     t_flush = time.perf_counter()  # validation time is not training throughput
         bar.close()
-        elapsed = time.perf_counter() - t0
+        return self._finish(step, time.perf_counter() - t0)
+
+    def _finish(self, step: int, elapsed: float) -> LoopResult:
+        """Re-save every member with the final facts (total time, steps done) and sum the run up."""
         if self.main:
-            for m in self.members:  # re-save with the final facts (total time, steps done)
+            for m in self.members:
                 self.save_fn(m, self._info(m, step, elapsed, final=True))
         distributed.barrier()  # the checkpoints exist on every rank's return (the recipe loads the teacher next)
         self.wrapped = {}

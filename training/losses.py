@@ -299,12 +299,13 @@ class DistillLoss(nn.Module):
         """Compute every active term.
 
         Args:
-            student_out: a ``StudentOutput`` (``pose_sparse``, ``pose``, ``attention``,
-                ``embedding``).
-            teacher_out: a ``TeacherOutput`` on the dense window, or None when no
-                distillation term is on.
+            student_out: the student's ``forward_dense`` output (a ``LiftOutput`` with
+                ``pose_sparse``, ``pose``, ``attention``, ``embedding``).
+            teacher_out: the teacher's ``forward_dense`` output on the same windows, or None
+                when no distillation term is on.
             target: ``(B, T, 17, 3)`` ground truth of the whole window.
-            indices: ``(K,)`` the student's frame positions in the window.
+            indices: ``(K,)`` the student's frame positions in the window (its output's
+                ``indices``).
 
         Returns:
             Dict of scalar tensors: ``loss`` (the total), ``pose`` and each active

@@ -127,7 +127,7 @@ class FrameMLP(nn.Module):
 
 
 class WindowAdapter(nn.Module):
-    """Lets a frame-wise model be timed like a lifter: ``forward(window, return_attention=False).pose``."""
+    """Lets a frame-wise model be timed like a lifter: ``forward_dense(window, return_attention=False).pose``."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
@@ -135,6 +135,10 @@ class WindowAdapter(nn.Module):
 
     def forward(self, window: torch.Tensor, return_attention: bool = False) -> SimpleNamespace:
         return SimpleNamespace(pose=self.model(window), attention=None)
+
+    def forward_dense(self, window: torch.Tensor, phase: int = 0, return_attention: bool = False) -> SimpleNamespace:
+        """The lifters' call (:meth:`scjd_core.models.Teacher.forward_dense`): every frame on its own."""
+        return self(window, return_attention=return_attention)
 
 
 def flops_per_frame(model: nn.Module) -> float:
@@ -240,9 +244,9 @@ def load_mlp(path: str | os.PathLike[str], device: str | torch.device = "cpu") -
         model.load_state_dict(load_tensors(blob), strict=True)
     except Exception as exc:  # bad config, corrupt bytes, shape mismatch
         raise CheckpointError(f"{weights_path} does not load as a frame-wise MLP ({exc})") from None
-    from scjd_core.models import resolve_device
+    from scjd_core.device import torch_device
 
-    return model.to(resolve_device(device)).eval(), meta
+    return model.to(torch_device(device)).eval(), meta
 
 
 @dataclass
@@ -296,6 +300,13 @@ class MLPTrainOptions:
     progress: bool = True
     command: list[str] = field(default_factory=list)
 
+    def check(self) -> None:
+        """Raises InputError for a run without a budget or with non-positive sizes."""
+        if self.minutes <= 0 and self.max_steps <= 0:
+            raise InputError("give the MLP a budget: --minutes > 0 (or --steps > 0)")
+        if self.window < 1 or self.batch_windows < 1 or not 1 <= self.frames_per_window:
+            raise InputError("--window, --batch-windows and --frames-per-window must be positive")
+
 
 def _lr_factor(step: int, progress: float, warmup: int, floor: float = 0.05) -> float:
     if step < warmup:
@@ -338,20 +349,84 @@ def train_mlp(opts: MLPTrainOptions) -> dict[str, Any]:
     Raises:
         InputError: for missing data or bad options; OutputError when ``out`` cannot be written.
     """
-    from scjd_core.models import resolve_device
-    from training.common import data_licences, fixed_batches, hardware_info, load_mocap_data
-    from training.data import MocapWindowDataset
-    from training.sequences import _jsonable
+    from scjd_core.device import torch_device
+    from training.common import load_mocap_data
 
-    if opts.minutes <= 0 and opts.max_steps <= 0:
-        raise InputError("give the MLP a budget: --minutes > 0 (or --steps > 0)")
-    if opts.window < 1 or opts.batch_windows < 1 or not 1 <= opts.frames_per_window:
-        raise InputError("--window, --batch-windows and --frames-per-window must be positive")
+    opts.check()
     t_load = time.perf_counter()
     mocap = opts.mocap if opts.mocap is not None else load_mocap_data(opts.data, opts.cache, opts.progress)
     train_clips = mocap.clips("train")
-    val_clips = mocap.splits.get("val") or []
-    device = resolve_device(opts.device)
+    device = torch_device(opts.device)
+    model, optim, models, ds, val = _mlp_setup(opts, mocap, train_clips, device)
+    pick = torch.Generator().manual_seed(opts.seed)
+    frames, budget = min(opts.frames_per_window, opts.window), opts.minutes * 60.0  # budget in seconds
+    bar = _progress_bar(opts, budget)
+    best = _BestWeights()
+    step, loss_avg, last_val = 0, None, time.perf_counter()
+    t0, data_s = time.perf_counter(), 0.0
+    while True:
+        elapsed = time.perf_counter() - t0
+        progress = max(elapsed / budget if budget > 0 else 0.0, step / opts.max_steps if opts.max_steps else 0.0)
+        if progress >= 1.0:
+            break
+        td = time.perf_counter()
+        x, y = _frame_batch(ds, step, opts, pick, frames, device)
+        data_s += time.perf_counter() - td
+        value = _mlp_step(model, optim, x, y, opts.lr * _lr_factor(step, progress, opts.warmup), opts.grad_clip)
+        step += 1
+        loss_avg = value if loss_avg is None else 0.98 * loss_avg + 0.02 * value
+        now = time.perf_counter()
+        if val and now - last_val >= opts.val_every_s:
+            last_val = now
+            best.validate(model, val, device, step, now - t0, loss_avg, keep_weights=True)
+        if bar is not None:
+            _show_progress(bar, min(int(now - t0), bar.total) if budget > 0 else step, step, loss_avg, best.score)
+    wall = time.perf_counter() - t0
+    if val:  # the final weights are the model's own: nothing to copy when they are the best
+        best.validate(model, val, device, step, wall, loss_avg, keep_weights=False)
+    if best.state is not None:
+        model.load_state_dict(best.state)
+    if bar is not None:
+        bar.close()
+    run = {
+        "steps_done": step,
+        "frames_seen": step * opts.batch_windows * frames,
+        "wall_clock_s": wall,
+        "data_s": data_s,
+        "load_s": t0 - t_load,
+        "best_step": best.step,
+    }
+    training = _mlp_facts(opts, run, models, best.history, mocap, device)
+    metrics = {"val_mpjpe_mm": best.score if math.isfinite(best.score) else None, "train_mpjpe_mm": loss_avg}
+    save_mlp(model.cpu(), opts.out, {"training": training, "metrics": metrics})
+    return training
+
+
+def _progress_bar(opts: MLPTrainOptions, budget: float) -> Any:
+    """A tqdm bar of the run's seconds (or steps, without a time budget); None without ``opts.progress``."""
+    if not opts.progress:
+        return None
+    from tqdm import tqdm
+
+    total = round(budget) if budget > 0 else opts.max_steps
+    return tqdm(total=total, unit="s" if budget > 0 else "step", desc="mlp", dynamic_ncols=True)
+
+
+def _show_progress(bar: Any, shown: int, step: int, loss_avg: float, best: float) -> None:
+    """Move ``bar`` to ``shown`` (seconds or steps) with the step, loss and best score beside it."""
+    if shown != bar.n:
+        bar.n = shown
+        bar.set_postfix(step=step, loss_mm=f"{loss_avg:.1f}", val_mm=f"{best:.1f}", refresh=False)
+        bar.refresh()
+
+
+def _mlp_setup(
+    opts: MLPTrainOptions, mocap: Any, train_clips: list, device: torch.device
+) -> tuple[FrameMLP, torch.optim.Optimizer, tuple, Any, list[dict]]:
+    """A run's seeded model and optimiser, its noise models, training window dataset and validation batches."""
+    from training.common import fixed_batches
+    from training.data import MocapWindowDataset
+
     torch.manual_seed(opts.seed)
     model = FrameMLP(opts.config).to(device).train()
     optim = torch.optim.AdamW(model.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
@@ -360,79 +435,80 @@ def train_mlp(opts: MLPTrainOptions) -> dict[str, Any]:
     ds = MocapWindowDataset(
         train_clips, window=opts.window, samples=opts.batch_windows, seed=opts.seed, noise=noise, train=True
     )
+    val_clips = mocap.splits.get("val") or []
     val = fixed_batches(val_clips, opts.window, opts.val_windows, 32, seed=2025, noise=noise) if val_clips else []
-    pick = torch.Generator().manual_seed(opts.seed)
-    frames = min(opts.frames_per_window, opts.window)
-    budget = opts.minutes * 60.0
-    bar = None
-    if opts.progress:
-        from tqdm import tqdm
+    return model, optim, models, ds, val
 
-        total = round(budget) if budget > 0 else opts.max_steps
-        bar = tqdm(total=total, unit="s" if budget > 0 else "step", desc="mlp", dynamic_ncols=True)
-    best, best_state, best_step, history = math.inf, None, 0, []
-    step, loss_avg, last_val = 0, None, time.perf_counter()
-    t0 = time.perf_counter()
-    data_s = 0.0
-    while True:
-        elapsed = time.perf_counter() - t0
-        progress = max(elapsed / budget if budget > 0 else 0.0, step / opts.max_steps if opts.max_steps else 0.0)
-        if progress >= 1.0:
-            break
-        td = time.perf_counter()
-        ds.set_epoch(step)
-        items = [ds[i] for i in range(opts.batch_windows)]
-        x = torch.stack([it["inputs"] for it in items])
-        y = torch.stack([it["target"] for it in items])
-        idx = torch.argsort(torch.rand(opts.batch_windows, opts.window, generator=pick), dim=1)[:, :frames]
-        rows = torch.arange(opts.batch_windows)[:, None]
-        x, y = x[rows, idx].to(device), y[rows, idx].to(device)
-        data_s += time.perf_counter() - td
-        for group in optim.param_groups:
-            group["lr"] = opts.lr * _lr_factor(step, progress, opts.warmup)
-        loss = torch.linalg.vector_norm(model(x) - y, dim=-1).mean()
-        optim.zero_grad(set_to_none=True)
-        loss.backward()
-        if opts.grad_clip > 0:
-            nn.utils.clip_grad_norm_(model.parameters(), opts.grad_clip)
-        optim.step()
-        step += 1
-        value = float(loss.detach()) * 1000.0
-        loss_avg = value if loss_avg is None else 0.98 * loss_avg + 0.02 * value
-        now = time.perf_counter()
-        if val and now - last_val >= opts.val_every_s:
-            last_val = now
-            score = _val_mpjpe(model, val, device)
-            history.append(
-                {"step": step, "time_s": round(now - t0, 1), "train_mpjpe_mm": loss_avg, "val_mpjpe_mm": score}
-            )
-            if score < best:
-                best, best_step, best_state = score, step, copy.deepcopy(model.state_dict())
-        shown = min(int(now - t0), bar.total) if bar is not None and budget > 0 else step
-        if bar is not None and shown != bar.n:
-            bar.n = shown
-            bar.set_postfix(step=step, loss_mm=f"{loss_avg:.1f}", val_mm=f"{best:.1f}", refresh=False)
-            bar.refresh()
-    wall = time.perf_counter() - t0
-    if val:
+
+@dataclass
+class _BestWeights:
+    """The validation history of an MLP run and its best score, step and weights so far."""
+
+    score: float = math.inf
+    step: int = 0
+    state: dict[str, torch.Tensor] | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def validate(
+        self,
+        model: nn.Module,
+        val: list[dict],
+        device: torch.device,
+        step: int,
+        time_s: float,
+        loss_avg: float | None,
+        keep_weights: bool,
+    ) -> None:
+        """Score ``model`` on ``val``; a new best is remembered (with a copy of its weights if ``keep_weights``)."""
         score = _val_mpjpe(model, val, device)
-        history.append({"step": step, "time_s": round(wall, 1), "train_mpjpe_mm": loss_avg, "val_mpjpe_mm": score})
-        if score < best:
-            best, best_step, best_state = score, step, None
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    if bar is not None:
-        bar.close()
-    training = {
+        self.history.append(
+            {"step": step, "time_s": round(time_s, 1), "train_mpjpe_mm": loss_avg, "val_mpjpe_mm": score}
+        )
+        if score < self.score:
+            self.score, self.step = score, step
+            self.state = copy.deepcopy(model.state_dict()) if keep_weights else None
+
+
+def _frame_batch(
+    ds: Any, step: int, opts: MLPTrainOptions, pick: torch.Generator, frames: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs and targets ``(batch_windows, frames, 17, 3)`` of a step: random frames of fresh windows."""
+    ds.set_epoch(step)
+    items = [ds[i] for i in range(opts.batch_windows)]
+    x = torch.stack([it["inputs"] for it in items])
+    y = torch.stack([it["target"] for it in items])
+    idx = torch.argsort(torch.rand(opts.batch_windows, opts.window, generator=pick), dim=1)[:, :frames]
+    rows = torch.arange(opts.batch_windows)[:, None]
+    return x[rows, idx].to(device), y[rows, idx].to(device)
+
+
+def _mlp_step(
+    model: nn.Module, optim: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, lr: float, grad_clip: float
+) -> float:
+    """One optimiser step on MPJPE at learning rate ``lr``; returns the loss in mm."""
+    for group in optim.param_groups:
+        group["lr"] = lr
+    loss = torch.linalg.vector_norm(model(x) - y, dim=-1).mean()
+    optim.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip > 0:
+        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optim.step()
+    return float(loss.detach()) * 1000.0
+
+
+def _mlp_facts(
+    opts: MLPTrainOptions, run: dict[str, Any], models: tuple, history: list, mocap: Any, device: torch.device
+) -> dict[str, Any]:
+    """The ``training`` facts of an MLP checkpoint; ``run``: steps, frames, times and best step of the run."""
+    from training.common import data_licences, hardware_info
+    from training.sequences import _jsonable
+
+    return {
         "finished": True,
         "minutes": opts.minutes,
         "max_steps": opts.max_steps,
-        "steps_done": step,
-        "frames_seen": step * opts.batch_windows * frames,
-        "wall_clock_s": wall,
-        "data_s": data_s,
-        "load_s": t0 - t_load,
-        "best_step": best_step,
+        **run,
         "options": {
             f.name: getattr(opts, f.name)
             for f in dataclasses.fields(opts)
@@ -451,9 +527,6 @@ def train_mlp(opts: MLPTrainOptions) -> dict[str, Any]:
         "licences": data_licences(mocap),
         "command": list(opts.command),
     }
-    metrics = {"val_mpjpe_mm": best if math.isfinite(best) else None, "train_mpjpe_mm": loss_avg}
-    save_mlp(model.cpu(), opts.out, {"training": training, "metrics": metrics})
-    return training
 
 
 def mlp_row_name(meta: dict[str, Any]) -> str:

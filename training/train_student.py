@@ -14,6 +14,7 @@ inference. Validation and evaluation use phase 0.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from torch import Tensor, nn
 
 from scjd_core.errors import InputError
 from training.common import seed_everything
-from training.loop import LoopConfig, LoopResult, Member
+from training.loop import LoopConfig, LoopResult, Member, predict_dense
 from training.losses import DistillConfig, DistillLoss
 from training.train_teacher import RunOptions, resolve, run_loop
 
@@ -59,16 +60,10 @@ def step_phase(seed: int, step: int, stride: int) -> int:
     return int(rng.integers(-((stride - 1) // 2), stride // 2 + 1))
 
 
-def student_indices(model: nn.Module, seed: int, step: int) -> Tensor:
-    """The window positions a student reads at a training step (central students: always phase 0)."""
+def student_phase(model: nn.Module, seed: int, step: int) -> int:
+    """The sampling phase a student reads at a training step (central students: always phase 0)."""
     cfg = model.config
-    return model.sample_indices(step_phase(seed, step, cfg.stride) if cfg.sampling == "strided" else 0)
-
-
-def predict_student(model: nn.Module, inputs: Tensor) -> Tensor:
-    """Dense ``(B, T, 17, 3)`` prediction of a student from full windows (phase 0)."""
-    idx = model.sample_indices(0)
-    return model(inputs[:, idx], idx, return_attention=False).pose
+    return step_phase(seed, step, cfg.stride) if cfg.sampling == "strided" else 0
 
 
 def load_teacher(path: str | Path, device: torch.device) -> tuple[nn.Module, dict[str, Any]]:
@@ -112,9 +107,9 @@ def _student_member(spec: StudentSpec, teacher: nn.Module, device: torch.device,
     keep_attention = spec.distill.lambda_ajad > 0
 
     def loss_fn(model: nn.Module, batch: dict[str, Tensor], shared: dict) -> dict[str, Tensor]:
-        idx = student_indices(model, seed, shared["step"])
-        out = model(batch["inputs"][:, idx], idx, return_attention=keep_attention)
-        return loss(out, shared.get("teacher"), batch["target"], idx)
+        phase = student_phase(model, seed, shared["step"])
+        out = model.forward_dense(batch["inputs"], phase=phase, return_attention=keep_attention)
+        return loss(out, shared.get("teacher"), batch["target"], out.indices)
 
     meta = {
         "command": "student",
@@ -125,7 +120,7 @@ def _student_member(spec: StudentSpec, teacher: nn.Module, device: torch.device,
         "variant": spec.name,
         "init": str(spec.init) if spec.init is not None else None,
     }
-    return Member(spec.name, net, loss_fn, predict_student, Path(spec.out), extra=loss, meta=meta)
+    return Member(spec.name, net, loss_fn, predict_dense, Path(spec.out), extra=loss, meta=meta)
 
 
 def train_students(opts: RunOptions, cfg: LoopConfig, teacher_path: str | Path, specs: list[StudentSpec]) -> LoopResult:
@@ -153,10 +148,13 @@ def train_students(opts: RunOptions, cfg: LoopConfig, teacher_path: str | Path, 
         shared: dict[str, Any] = {"step": step}
         if need_teacher:
             with torch.no_grad(), cfg.autocast_inference(device):
-                out = teacher(batch["inputs"], return_attention=need_maps)
+                out = teacher.forward_dense(batch["inputs"], return_attention=need_maps)
             # the targets in fp32, whatever the forward ran in
-            shared["teacher"] = type(out)(
-                pose=out.pose.float(), attention=[a.float() for a in out.attention], embedding=out.embedding.float()
+            shared["teacher"] = dataclasses.replace(
+                out,
+                pose=out.pose.float(),
+                attention=[a.float() for a in out.attention],
+                embedding=out.embedding.float(),
             )
         return shared
 

@@ -28,7 +28,7 @@ from training.common import (
     train_batches,
     training_noise,
 )
-from training.loop import LoopConfig, LoopResult, Member, TrainingLoop
+from training.loop import LoopConfig, LoopResult, Member, TrainingLoop, predict_dense
 from training.losses import mpjpe_loss
 
 SPLIT_RULE = (
@@ -68,9 +68,9 @@ class RunOptions:
 
 def resolve(opts: RunOptions) -> tuple[torch.device, MocapData]:
     """The torch device (``cuda:LOCAL_RANK`` under ``torchrun``) and the loaded, split mocap data of a run."""
-    from scjd_core.device import resolve_device
+    from scjd_core.device import torch_device
 
-    device = distributed.local_device(torch.device(resolve_device(opts.device)))
+    device = distributed.local_device(torch_device(opts.device))
     progress = opts.progress and distributed.is_main()
     mocap = opts.mocap if opts.mocap is not None else load_mocap_data(opts.data, opts.cache, progress)
     if not mocap.splits["train"]:
@@ -155,12 +155,8 @@ def run_loop(
 
 
 def _teacher_loss(model: nn.Module, batch: dict[str, Tensor], shared: dict) -> dict[str, Tensor]:
-    out = model(batch["inputs"], return_attention=False)
+    out = model.forward_dense(batch["inputs"], return_attention=False)
     return {"loss": mpjpe_loss(out.pose, batch["target"])}
-
-
-def _teacher_predict(model: nn.Module, inputs: Tensor) -> Tensor:
-    return model(inputs, return_attention=False).pose
 
 
 def train_teacher(
@@ -185,6 +181,6 @@ def train_teacher(
     if model_kind(net) != "teacher":
         raise InputError(f"--model {model} is not a teacher: choose teacher-s or teacher-tiny")
     device, mocap = resolve(opts)
-    member = Member("teacher", net, _teacher_loss, _teacher_predict, Path(opts.out))
+    member = Member("teacher", net, _teacher_loss, predict_dense, Path(opts.out))
     recipe = {"command": "teacher", "model": model, "model_overrides": overrides, "loss": "MPJPE, all T frames"}
     return run_loop([member], opts, cfg, device, mocap, net.config.window, lambda batch, step: {}, recipe)

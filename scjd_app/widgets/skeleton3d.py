@@ -1,12 +1,14 @@
 """3D skeleton views (pyqtgraph ``GLViewWidget``) with linked cameras.
 
 Poses arrive in the core's camera frame (x right, y down, z away from the camera). For
-display they are turned upright with a fixed rotation (:func:`camera_to_display`: GL's
-z is up, GL's y points away from the camera) and lifted so the lowest joint stands on
-the floor grid. When the clip's world-frame poses are known (a processed clip: root
-trajectory and ground contact of :mod:`scjd_core.trajectory`), the skeleton is drawn where
-it is in the world instead (:func:`world_to_display`), the view follows it (``follow``),
-and the root's recent path is drawn on the floor as a fading trace.
+display they are turned into the core's world axes
+(:func:`scjd_core.world.camera_axes_to_world`) and then into GL's
+(:func:`world_to_display`: GL's z is up, GL's y points away from the camera), and lifted
+so the lowest joint stands on the floor grid. When the clip's world-frame poses are known
+(a processed clip: root trajectory and ground contact of :mod:`scjd_core.trajectory`),
+the skeleton is drawn where it is in the world instead (:func:`world_to_display`), the
+view follows it (``follow``), and the root's recent path is drawn on the floor as a
+fading trace.
 """
 
 from __future__ import annotations
@@ -18,10 +20,9 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from scjd_app.widgets.palette import BACKGROUND, error_colors, model_color
 from scjd_core.skeleton import BONES, NUM_JOINTS, ROOT
+from scjd_core.world import camera_axes_to_world
 
 _BONE_INDEX = np.array(BONES, dtype=np.int64).reshape(-1)
-#: Camera frame -> display frame: (x, y, z) -> (x, z, -y), a proper rotation.
-_CAM_TO_DISPLAY = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 #: World frame (+Y up, +Z towards the camera) -> display frame: (x, y, z) -> (x, -z, y).
 _WORLD_TO_DISPLAY = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 _EMPTY = np.zeros((2, 3))
@@ -34,8 +35,9 @@ TRACE_HEIGHT_M = 0.005
 
 
 def camera_to_display(pose: np.ndarray) -> np.ndarray:
-    """Rotate camera-frame points ``(..., 3)`` into the upright display frame (z up)."""
-    return np.asarray(pose, dtype=np.float64) @ _CAM_TO_DISPLAY.T
+    """Rotate camera-frame points ``(..., 3)`` into the upright display frame (z up): the
+    core's camera -> world axes, then :func:`world_to_display` (no levelling, no floor)."""
+    return world_to_display(camera_axes_to_world(pose))
 
 
 def world_to_display(points: np.ndarray) -> np.ndarray:

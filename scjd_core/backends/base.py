@@ -14,11 +14,15 @@ class LiftingBackend(ABC):
         name: short name used on the command line and in file names.
         window: frames of context one output needs (1 for per-frame backends).
         device: ``"cpu"`` or ``"cuda"``.
+        free: it computes nothing (it hands on 3D the input or the detector already has:
+            MediaPipe's own 3D, a mocap file's ground truth), so live mode runs it on every
+            frame and ``scjd process`` reports no speed for it.
     """
 
     name: str = "base"
     window: int = 1
     device: str = "cpu"
+    free: bool = False
 
     @abstractmethod
     def lift(self, seq: Pose2DSequence, attention: bool = False) -> Lift3D:

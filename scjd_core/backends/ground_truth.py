@@ -1,4 +1,9 @@
-"""Ground truth as a 3D backend, for inputs that carry it (mocap seen by a virtual camera)."""
+"""Ground truth as a 3D stream beside the lifters, for inputs that carry it.
+
+:func:`scjd_core.inputs.open_input` adds it for a mocap file (seen by a virtual camera,
+:mod:`scjd_core.mocap.view`), so clip and live mode carry the true 3D of every frame
+under the name ``ground_truth``, and the viewer and the export compare against it.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ class GroundTruthBackend(LiftingBackend):
 
     name = "ground_truth"
     window = 1
+    free = True
 
     def __init__(self, truth: np.ndarray, fps: float) -> None:
         self.truth = np.asarray(truth, dtype=np.float32)

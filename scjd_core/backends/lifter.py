@@ -5,13 +5,15 @@ model's ``T`` frames; the last window is padded by repeating the clip's last fra
 Windows are lifted in batches (64 per forward by default) under
 :func:`torch.inference_mode`, each batch moved to the device once.
 
-* The **teacher** reads all ``T`` frames of a window and outputs all ``T``.
-* The **student** reads only its ``K`` sampled frames (phase 0, see
-  :meth:`~scjd_core.models.Student.sample_indices`) and outputs its upsampled ``T``.
+Both models are called alike, on whole windows
+(:meth:`~scjd_core.models.Teacher.forward_dense`): the **teacher** reads all ``T`` frames
+of a window and outputs all ``T``; the **student** picks and reads only its ``K`` sampled
+frames (phase 0) and outputs its upsampled ``T``.
 
 With ``attention=True`` each frame gets its ``(layers, heads, 17, 17)`` spatial
-attention. The student computes maps for its K input frames only: every other frame
-gets the maps of the **nearest sampled frame** of its window (ties: the earlier one).
+attention (:meth:`~scjd_core.models.LiftOutput.frame_attention`). The student computes
+maps for its K input frames only: every other frame gets the maps of the **nearest
+sampled frame** of its window (ties: the earlier one).
 
 **Frame rate.** The lifters learnt motion at :data:`MODEL_FPS` (the mocap was resampled to
 it). A clip at another rate (a 5 fps phone clip, a 60 fps sports camera) is resampled to
@@ -22,10 +24,9 @@ the model's rate nothing is resampled, so a 30 fps clip (or a 29.97 fps one) is 
 it is. Without this, an 81-frame window of a 5 fps clip spans 16 s and a squat looks like
 a slow drift.
 
-Shipped checkpoints live in ``assets/models/{teacher,student}.{safetensors,json}`` at
-the repository root, found relative to this package (``scjd_core/../assets``), which is
-where they are for a source checkout and an editable install (``pip install -e .``).
-Set ``SCJD_MODELS_DIR`` to use another folder (e.g. for a non-editable install).
+Shipped checkpoints are found by :mod:`scjd_core.models.shipped` (``assets/models`` or
+``$SCJD_MODELS_DIR``); its ``MODEL_KINDS`` and ``default_checkpoint`` are also importable
+from here (``scjd_core.bench.kit`` does).
 """
 
 from __future__ import annotations
@@ -38,11 +39,10 @@ import numpy as np
 
 from scjd_core.backends.base import LiftingBackend
 from scjd_core.errors import CheckpointError
+from scjd_core.models.shipped import MODEL_KINDS, default_checkpoint
 from scjd_core.skeleton import NUM_JOINTS
 from scjd_core.types import Lift3D, Pose2DSequence
 
-MODEL_KINDS: tuple[str, ...] = ("teacher", "student")
-MODELS_DIR_ENV = "SCJD_MODELS_DIR"
 #: Frame rate the lifters are trained at (``training.common.DEFAULT_FPS``), unless a checkpoint says otherwise.
 MODEL_FPS = 30.0
 #: Relative rate difference below which a clip is lifted at its own rate.
@@ -68,25 +68,6 @@ def interpolate_frames(x: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return (x[lo] * (1.0 - w) + x[hi] * w).astype(x.dtype, copy=False)
 
 
-def models_dir() -> Path:
-    """Folder of the shipped checkpoints: ``$SCJD_MODELS_DIR`` or ``<repo>/assets/models``."""
-    env = os.environ.get(MODELS_DIR_ENV)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "assets" / "models"
-
-
-def default_checkpoint(kind: str) -> Path:
-    """Path (without extension) of the shipped ``"teacher"`` or ``"student"`` checkpoint.
-
-    Raises:
-        ValueError: for another kind.
-    """
-    if kind not in MODEL_KINDS:
-        raise ValueError(f"unknown model kind {kind!r}: expected one of {MODEL_KINDS}")
-    return models_dir() / kind
-
-
 class ModelBackend(LiftingBackend):
     """A :class:`LiftingBackend` around a loaded teacher or student.
 
@@ -106,11 +87,12 @@ class ModelBackend(LiftingBackend):
         batch_size: int = 64,
         name: str | None = None,
     ) -> None:
-        from scjd_core.models import model_kind, resolve_device
+        from scjd_core.device import torch_device
+        from scjd_core.models import model_kind
 
         self.kind = model_kind(model)
         self.name = name or self.kind
-        self._device = resolve_device(device)
+        self._device = torch_device(device)
         self.device = self._device.type
         self.model = model.to(self._device).eval()
         self._dtype = next(model.parameters()).dtype
@@ -171,21 +153,9 @@ class ModelBackend(LiftingBackend):
 
     def _forward(self, batch: Any, attention: bool) -> tuple[Any, Any]:
         """One batch of windows ``(b, T, 17, 3)`` -> ``(poses (b, T, 17, 3), maps (b, T, L, H, 17, 17))``."""
-        import torch
+        from scjd_core.models.output import lift_windows
 
-        from scjd_core.models import nearest_sample
-
-        if self.kind == "teacher":
-            out = self.model(batch, return_attention=attention)
-            att = torch.stack(out.attention, dim=2) if attention else None
-            return out.pose, att
-        indices = self.model.sample_indices(0)
-        out = self.model(batch[:, indices], indices, return_attention=attention)
-        att = None
-        if attention:
-            sparse = torch.stack(out.attention, dim=2)  # (b, K, L, H, 17, 17)
-            att = sparse[:, nearest_sample(indices, self.window)]
-        return out.pose, att
+        return lift_windows(self.model, batch, attention)
 
     def describe(self) -> dict:
         """Facts for ``scjd info`` and file metadata (adds kind, config, checkpoint facts)."""

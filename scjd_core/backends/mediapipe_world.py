@@ -22,6 +22,7 @@ class MediaPipeWorldBackend(LiftingBackend):
     name = "mediapipe"
     window = 1
     device = "cpu"
+    free = True
 
     def lift(self, seq: Pose2DSequence, attention: bool = False) -> Lift3D:
         """Return ``seq.world`` root-relative (no attention maps: MediaPipe exposes none).

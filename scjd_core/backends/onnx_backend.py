@@ -3,7 +3,7 @@
 :class:`OnnxBackend` *is* a :class:`~scjd_core.backends.lifter.ModelBackend`: it reuses
 its windowing and batching (``lift``) and replaces only the per-batch forward with an
 ONNX Runtime session running the exported graph of that very forward
-(:mod:`scjd_core.onnx_export`). Results agree with PyTorch to float rounding (the
+(:mod:`scjd_core.models.onnx_graph`). Results agree with PyTorch to float rounding (the
 parity test checks 1e-4 m).
 
 Exported graphs are cached in ``$SCJD_CACHE_DIR`` (default ``~/.cache/scjd/onnx``),
@@ -104,14 +104,14 @@ class OnnxBackend(ModelBackend):
             return None
         import torch
 
-        from scjd_core.onnx_export import OPSET
+        from scjd_core.models.onnx_graph import OPSET
 
         tag = "att" if attention else "pose"
         return cache_dir() / f"{self.kind}-{sha[:20]}-{tag}-op{OPSET}-torch{torch.__version__}.onnx"
 
     def _model_bytes(self, attention: bool) -> bytes:
         from scjd_core.atomic import atomic_write
-        from scjd_core.onnx_export import backend_onnx_bytes
+        from scjd_core.models.onnx_graph import model_onnx_bytes
 
         if attention in self._blobs:
             return self._blobs[attention]
@@ -119,7 +119,7 @@ class OnnxBackend(ModelBackend):
         if cached is not None and cached.is_file():
             self._blobs[attention] = cached.read_bytes()
             return self._blobs[attention]
-        blob = self._blobs[attention] = backend_onnx_bytes(self, attention=attention)
+        blob = self._blobs[attention] = model_onnx_bytes(self.model, attention=attention)
         if cached is not None:
             try:
                 with atomic_write(cached, "wb", overwrite=True) as handle:
@@ -144,7 +144,7 @@ class OnnxBackend(ModelBackend):
         """One batch of windows ``(b, T, 17, 3)`` through ONNX Runtime (tensors in, tensors out)."""
         import torch
 
-        from scjd_core.onnx_export import INPUT_NAME
+        from scjd_core.models.onnx_graph import INPUT_NAME
 
         session = self._session(attention, batch.shape[0] <= SMALL_BATCH)
         outputs = session.run(None, {INPUT_NAME: batch.numpy()})
@@ -160,7 +160,7 @@ class OnnxBackend(ModelBackend):
 
 def time_lift(backend: ModelBackend, windows: int, repeats: int = 5) -> float:
     """Best-of-``repeats`` seconds to lift ``windows`` windows of synthetic 2D (one warm-up)."""
-    from scjd_core.longrun import synthetic_stream
+    from scjd_core.synthetic import synthetic_stream
 
     seq = next(synthetic_stream(windows * backend.window, chunk=windows * backend.window))
     backend.lift(seq)

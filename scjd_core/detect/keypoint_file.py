@@ -20,7 +20,11 @@ Two ways to use it:
   row ``i`` of the file, and the image size comes from the video.
 * **alone**, without any video: :meth:`KeypointFileDetector.sequence` returns the
   :class:`~scjd_core.types.Pose2DSequence` ready for lifting. This needs the image size,
-  from the ``.npz`` or from the ``width``/``height`` arguments.
+  from the ``.npz`` or from the ``width``/``height`` arguments. (:func:`scjd_core.inputs.open_input`
+  opens a keypoint file this way for ``scjd process`` and the viewer.)
+
+:class:`KeypointDetector` serves keypoints already in memory (a mocap clip projected
+through a virtual camera, :mod:`scjd_core.mocap.view`).
 """
 
 from __future__ import annotations
@@ -158,7 +162,99 @@ def _number(row: list[str], i: int) -> float:
         return float("nan")
 
 
-class KeypointFileDetector(Detector2D):
+#: Suffixes of the 2D keypoint files read here.
+KEYPOINT_SUFFIXES: tuple[str, ...] = (".npz", ".csv")
+
+
+class KeypointDetector(Detector2D):
+    """Serves 2D keypoints held in memory (one row per frame) as a detector.
+
+    Args:
+        keypoints: ``(F, 17, 2)`` pixels (non-finite joints count as not seen).
+        confidence: ``(F, 17)`` in [0, 1].
+        label: what the keypoints are called in messages and :attr:`info` (a file name).
+        width: image width in pixels (None: unknown).
+        height: image height in pixels (None: unknown).
+        fps: frame rate (row ``i`` is at ``i / fps`` seconds).
+        kind: :attr:`SourceInfo.kind` of the clip the rows describe.
+    """
+
+    name = "keypoints"
+
+    def __init__(
+        self,
+        keypoints: np.ndarray,
+        confidence: np.ndarray,
+        label: str,
+        width: int | None = None,
+        height: int | None = None,
+        fps: float = DEFAULT_FPS,
+        kind: str = "keypoints",
+    ) -> None:
+        self.keypoints, self.confidence = _clean(np.asarray(keypoints, np.float64), np.asarray(confidence, np.float64))
+        self.label = label
+        self.width = int(width or 0) or None
+        self.height = int(height or 0) or None
+        self.fps = float(fps)
+        self.kind = kind
+        self.found = (self.confidence > 0).any(axis=1)
+
+    def __len__(self) -> int:
+        return int(self.keypoints.shape[0])
+
+    @property
+    def info(self) -> SourceInfo:
+        """The clip the rows describe (needs the image size)."""
+        if not self.width or not self.height:
+            raise InputError(
+                f"keypoint file {self.label} does not give the image size: pass width and height, save them "
+                "in an .npz (np.savez(..., width=W, height=H)), or use it with the video it was computed from"
+            )
+        return SourceInfo(self.label, self.kind, self.fps, self.width, self.height, len(self))
+
+    def _detection(self, index: int, time_s: float) -> Detection2D:
+        return Detection2D(
+            index=index,
+            time_s=time_s,
+            keypoints=self.keypoints[index].copy(),
+            confidence=self.confidence[index].copy(),
+            found=bool(self.found[index]),
+        )
+
+    def detect(self, frame: Frame) -> Detection2D:
+        """Row ``frame.index``.
+
+        Raises:
+            InputError: when the video has more frames than there are rows, or another size.
+        """
+        if frame.index >= len(self):
+            raise InputError(
+                f"keypoint file {self.label} has {len(self)} frames but the video has more: "
+                "use the keypoints computed on this video"
+            )
+        h, w = frame.image.shape[:2]
+        if (self.width and self.width != w) or (self.height and self.height != h):
+            raise InputError(
+                f"keypoint file {self.label} is for {self.width}x{self.height} images but the video "
+                f"is {w}x{h}: use the keypoints computed on this video"
+            )
+        return self._detection(frame.index, frame.time_s)
+
+    def detections(self) -> list[Detection2D]:
+        """One detection per row, with ``time_s = index / fps``."""
+        return [self._detection(i, i / self.fps) for i in range(len(self))]
+
+    def sequence(self) -> Pose2DSequence:
+        """All rows as a gap-filled sequence, without any video.
+
+        Raises:
+            InputError: when the image size is unknown.
+            NoPersonError: when no row has any keypoint.
+        """
+        return fill_gaps(self.detections(), self.info)
+
+
+class KeypointFileDetector(KeypointDetector):
     """Serves 2D keypoints read from an ``.npz`` or ``.csv`` file (see the module doc).
 
     Args:
@@ -171,8 +267,6 @@ class KeypointFileDetector(Detector2D):
         InputError: when the file is missing, malformed or of an unknown type.
     """
 
-    name = "keypoints"
-
     def __init__(
         self,
         path: str | os.PathLike[str],
@@ -184,66 +278,16 @@ class KeypointFileDetector(Detector2D):
         check_input_file(self.path, "keypoint file")
         suffix = self.path.suffix.lower()
         if suffix == ".npz":
-            self.keypoints, self.confidence, meta = load_npz(self.path)
+            keypoints, confidence, meta = load_npz(self.path)
         elif suffix == ".csv":
-            (self.keypoints, self.confidence), meta = load_csv(self.path), {}
+            (keypoints, confidence), meta = load_csv(self.path), {}
         else:
             raise InputError(f"unknown keypoint file type {self.path.name}: use a .npz or .csv file")
-        self.width = int(width or meta.get("width", 0)) or None
-        self.height = int(height or meta.get("height", 0)) or None
-        self.fps = float(fps or meta.get("fps", DEFAULT_FPS))
-        self.found = (self.confidence > 0).any(axis=1)
-
-    def __len__(self) -> int:
-        return int(self.keypoints.shape[0])
-
-    @property
-    def info(self) -> SourceInfo:
-        """The clip the file describes (needs the image size)."""
-        if not self.width or not self.height:
-            raise InputError(
-                f"keypoint file {self.path.name} does not give the image size: pass width and height "
-                "(or use it together with the video it was computed from)"
-            )
-        return SourceInfo(self.path.name, "keypoints", self.fps, self.width, self.height, len(self))
-
-    def _detection(self, index: int, time_s: float) -> Detection2D:
-        return Detection2D(
-            index=index,
-            time_s=time_s,
-            keypoints=self.keypoints[index].copy(),
-            confidence=self.confidence[index].copy(),
-            found=bool(self.found[index]),
+        super().__init__(
+            keypoints,
+            confidence,
+            self.path.name,
+            width=int(width or meta.get("width", 0)) or None,
+            height=int(height or meta.get("height", 0)) or None,
+            fps=float(fps or meta.get("fps", DEFAULT_FPS)),
         )
-
-    def detect(self, frame: Frame) -> Detection2D:
-        """Row ``frame.index`` of the file.
-
-        Raises:
-            InputError: when the video has more frames than the file, or another size.
-        """
-        if frame.index >= len(self):
-            raise InputError(
-                f"keypoint file {self.path.name} has {len(self)} frames but the video has more: "
-                "use the keypoints computed on this video"
-            )
-        h, w = frame.image.shape[:2]
-        if (self.width and self.width != w) or (self.height and self.height != h):
-            raise InputError(
-                f"keypoint file {self.path.name} is for {self.width}x{self.height} images but the video "
-                f"is {w}x{h}: use the keypoints computed on this video"
-            )
-        return self._detection(frame.index, frame.time_s)
-
-    def detections(self) -> list[Detection2D]:
-        """One detection per row of the file, with ``time_s = index / fps``."""
-        return [self._detection(i, i / self.fps) for i in range(len(self))]
-
-    def sequence(self) -> Pose2DSequence:
-        """The whole file as a gap-filled sequence, without any video.
-
-        Raises:
-            InputError: when the image size is unknown.
-            NoPersonError: when no row has any keypoint.
-        """
-        return fill_gaps(self.detections(), self.info)

@@ -78,7 +78,10 @@ def find_asf(amc_path: str | Path) -> Path:
     all_asf = sorted(amc_path.parent.glob("*.asf"))
     if len(all_asf) == 1:
         return all_asf[0]
-    raise InputError(f"no ASF skeleton found for {amc_path}; pass asf= (the .asf file of that actor)")
+    raise InputError(
+        f"no ASF skeleton found for {amc_path}: put the actor's .asf file beside it (e.g. HDM_bd.asf for "
+        "HDM_bd_*.amc, 02.asf for 02_01.amc), or pass asf= (the .asf file of that actor)"
+    )
 
 
 def clip_names(path: str | Path) -> tuple[str, str, str]:

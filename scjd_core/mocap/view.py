@@ -2,8 +2,9 @@
 
 Opening a motion-capture file (BVH, or AMC with its ASF) as a *sequence* gives what a
 dataset sample gives: the 2D keypoints a camera would see, and the true 3D in that
-camera's frame, so the lifters can be compared against ground truth (in the viewer, or
-with ``scjd process`` on the written keypoint file). The camera is level, in front of
+camera's frame, so the lifters can be compared against ground truth (in the viewer and
+with ``scjd process``, which open mocap files through :func:`scjd_core.inputs.open_input`,
+in memory). The camera is level, in front of
 the clip's mean root position, looking along the mocap's -Z axis (a person facing +Z
 faces it), with the focal length of a ~65° horizontal field of view.
 """

@@ -12,7 +12,9 @@ training code::
       "parents": [-1, 0, ...],                # skeleton.PARENTS
       "input": {...},                         # what the model reads and how it is normalised
       "output": {...},                        # what it predicts, in which frame and unit
-      "training": {...}, "metrics": {...},    # free dicts from the trainer
+      "training": {...}, "metrics": {...},    # free dicts from the trainer; metrics known to
+                                              # `scjd info`: val_mpjpe_mm + val_split (validation),
+                                              # test_mpjpe_mm + test_set (held-out test)
       "weights_file": "student.safetensors",
       "sha256": "..."                         # of the weights file
     }
@@ -31,8 +33,10 @@ from torch import nn
 
 from scjd_core import __version__
 from scjd_core.atomic import atomic_write
+from scjd_core.device import torch_device
 from scjd_core.errors import CheckpointError
 from scjd_core.models.registry import KINDS, model_from_config, model_kind
+from scjd_core.models.shipped import MODEL_KINDS, default_checkpoint
 from scjd_core.skeleton import JOINT_NAMES, PARENTS, ROOT
 
 FORMAT_VERSION = 1
@@ -55,17 +59,6 @@ OUTPUT_DESCRIPTION: dict[str, Any] = {
     "root_relative": True,
     "root": JOINT_NAMES[ROOT],
 }
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU (:func:`scjd_core.device.resolve_device`).
-
-    Raises:
-        ScjdError: for an unknown device or CUDA asked for but not available.
-    """
-    from scjd_core.device import resolve_device as resolve_name
-
-    return torch.device(resolve_name(str(device)))
 
 
 def checkpoint_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
@@ -246,17 +239,16 @@ def load_checkpoint(
     if problems:
         raise CheckpointError(f"{weights_path} does not fit the config in {json_path.name}: {problems}")
     model.load_state_dict(tensors, strict=True)
-    return model.to(resolve_device(device)).eval(), meta
+    return model.to(torch_device(device)).eval(), meta
 
 
 def describe_shipped_models() -> list[str]:
     """One line per shipped checkpoint (for ``scjd info``); never raises for a bad checkpoint.
 
     Only the JSON is read (no weights, no hash check): a line says where the checkpoint
-    is, its kind and size, and its headline metrics, or what is wrong with it.
+    is, its kind and size, and its accuracy figures, each saying what it measures
+    (:func:`accuracy_facts`), or what is wrong with it.
     """
-    from scjd_core.backends.lifter import MODEL_KINDS, default_checkpoint
-
     lines = []
     for kind in MODEL_KINDS:
         weights, _ = checkpoint_paths(default_checkpoint(kind))
@@ -271,7 +263,53 @@ def describe_shipped_models() -> list[str]:
         cfg = meta["config"]
         shape = f"T={cfg.get('window')}" + (f", K={cfg['frames']}" if "frames" in cfg else "")
         facts = [f"{meta['kind']} {shape}", f"{meta.get('parameters', '?')} parameters"]
-        metrics = meta.get("metrics") or {}
-        facts += [f"{k}={v:.1f}" for k, v in metrics.items() if isinstance(v, int | float)][:3]
-        lines.append(f"{kind}: {weights} ({', '.join(facts)})")
+        lines.append(f"{kind}: {weights} ({', '.join(facts)})" + "".join(f"; {f}" for f in accuracy_facts(meta)))
     return lines
+
+
+#: Metric keys ``scjd info`` names: key -> (label, the metrics key naming the data, default data).
+_LABELLED_METRICS = {
+    "val_mpjpe_mm": ("validation MPJPE", "val_split", "val"),
+    "test_mpjpe_mm": ("held-out test MPJPE", "test_set", "test"),
+}
+
+
+def accuracy_facts(meta: dict[str, Any]) -> list[str]:
+    """The accuracy figures of a checkpoint's ``metrics``, each saying what it is.
+
+    ``val_mpjpe_mm`` reads e.g. ``validation MPJPE 55.0 mm (val split: 13 clips of cmu,
+    512 windows; synthetic 2D from mocap)``; a held-out ``test_mpjpe_mm`` is shown the
+    same way (its ``test_set`` names the data); up to three other numbers as ``key=value``.
+    """
+    metrics = meta.get("metrics") or {}
+    facts = []
+    for key, (label, data_key, default) in _LABELLED_METRICS.items():
+        value = metrics.get(key)
+        if isinstance(value, int | float):
+            facts.append(f"{label} {value:.1f} mm ({_data_note(meta, str(metrics.get(data_key) or default))})")
+    other = [f"{k}={v:.1f}" for k, v in metrics.items() if isinstance(v, int | float) and k not in _LABELLED_METRICS]
+    return facts + other[:3]
+
+
+def _data_note(meta: dict[str, Any], name: str) -> str:
+    """What a figure was measured on, as far as the JSON says.
+
+    ``name`` is a split the checkpoint's ``training.data`` describes (``val`` ->
+    ``val split: 13 clips of cmu, 512 windows; synthetic 2D from mocap``) or a free
+    description kept as it is (a fixed evaluation file, say).
+    """
+    training = meta.get("training")
+    training = training if isinstance(training, dict) else {}
+    data = training.get("data")
+    part = data.get(name) if isinstance(data, dict) else None
+    if not isinstance(part, dict):
+        return f"{name} split" if name.isidentifier() else name
+    sizes = []
+    if part.get("clips"):
+        subjects = part.get("subjects")
+        sizes.append(f"{part['clips']} clips" + (f" of {', '.join(map(str, subjects))}" if subjects else ""))
+    recipe = training.get("recipe")
+    windows = recipe.get(f"{name}_windows") if isinstance(recipe, dict) else None
+    if windows:
+        sizes.append(f"{windows} windows")
+    return f"{name} split: {', '.join(sizes) or 'size not recorded'}; synthetic 2D from mocap"

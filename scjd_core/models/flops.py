@@ -5,22 +5,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from scjd_core.models.registry import model_kind
-
 
 def count_parameters(model: nn.Module) -> int:
     """Number of parameters (trainable or not)."""
     return int(sum(p.numel() for p in model.parameters()))
 
 
-def example_input(model: nn.Module, batch: int = 1) -> tuple[torch.Tensor, ...]:
-    """Zero inputs of the right shape for one forward: ``(x,)`` or ``(x_sparse, indices)``."""
+def example_window(model: nn.Module, batch: int = 1) -> torch.Tensor:
+    """Zero dense windows ``(batch, T, 17, 3)`` on the model's device, for one :meth:`forward_dense`."""
     cfg = model.config
     device = next(model.parameters()).device
-    if model_kind(model) == "teacher":
-        return (torch.zeros(batch, cfg.window, cfg.num_joints, cfg.in_dim, device=device),)
-    indices = model.sample_indices(0)
-    return torch.zeros(batch, len(indices), cfg.num_joints, cfg.in_dim, device=device), indices
+    return torch.zeros(batch, cfg.window, cfg.num_joints, cfg.in_dim, device=device)
 
 
 def forward_flops(model: nn.Module, batch: int = 1) -> int:
@@ -29,17 +24,18 @@ def forward_flops(model: nn.Module, batch: int = 1) -> int:
     The counter counts matrix products, convolutions and attention (2 FLOPs per
     multiply-add); element-wise work (norms, activations, softmax) is not counted.
     Attention is counted through SDPA's math backend: the counter has no formula for
-    the fused CPU kernel and would silently count it as 0.
+    the fused CPU kernel and would silently count it as 0. The student picks its ``K``
+    frames of the window itself (phase 0, as at inference); picking them costs no FLOPs.
     """
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
 
-    inputs = example_input(model, batch)
+    window = example_window(model, batch)
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
-            model(*inputs)
+            model.forward_dense(window)
     finally:
         model.train(was_training)
     return int(counter.get_total_flops())

@@ -7,11 +7,12 @@ works. It predicts 3D for its ``K`` frames, and an upsampling head predicts all 
 linear temporal interpolation of its final tokens and poses to every window position,
 then a light refinement (depthwise temporal conv + per-token MLP, ``refine_dim``
 channels wide) that adds a correction to the interpolated poses.
+
+Callers hand it whole windows (:meth:`Student.forward_dense`, the teacher's call too) and it
+picks its ``K`` frames itself; :meth:`Student.forward` takes frames already picked.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -19,25 +20,8 @@ from torch import Tensor, nn
 
 from scjd_core.models.blocks import SpatioTemporalEncoder, init_weights, subtract_root
 from scjd_core.models.config import StudentConfig
+from scjd_core.models.output import LiftOutput, StudentOutput
 from scjd_core.skeleton import ROOT
-
-
-@dataclass
-class StudentOutput:
-    """What one student forward returns.
-
-    Attributes:
-        pose_sparse: ``(B, K, 17, 3)`` poses of the K input frames (root-relative metres).
-        pose: ``(B, T, 17, 3)`` poses of the whole window from the upsampling head.
-        attention: one ``(B, K, heads, 17, 17)`` row-stochastic map per spatial block
-            (empty when the forward was asked not to keep them).
-        embedding: ``(B, K, 17, C_s)`` final joint embeddings of the K frames.
-    """
-
-    pose_sparse: Tensor
-    pose: Tensor
-    attention: list[Tensor]
-    embedding: Tensor
 
 
 def sparse_indices(window: int, frames: int, stride: int, sampling: str = "strided", phase: int = 0) -> Tensor:
@@ -86,23 +70,6 @@ def interpolation_weights(indices: Tensor, window: int) -> Tensor:
     weights = (pos == left).float() * (1.0 - frac) + (pos == right).float() * frac
     repeats = (pos == pos.transpose(-1, -2)).float().sum(dim=-1)  # (..., K) copies of each index
     return weights / repeats[..., None, :]
-
-
-def nearest_sample(indices: Tensor, window: int) -> Tensor:
-    """For every window position, the slot (0..K-1) of the nearest sampled frame.
-
-    Ties go to the earlier slot. Used to give non-sampled frames the attention maps
-    of their nearest input frame.
-
-    Args:
-        indices: ``(K,)`` window positions.
-        window: ``T``.
-
-    Returns:
-        ``(T,)`` int64 slots.
-    """
-    t = torch.arange(window, device=indices.device)
-    return (t[:, None] - indices[None, :]).abs().argmin(dim=1)
 
 
 class Student(nn.Module):
@@ -154,6 +121,35 @@ class Student(nn.Module):
             cache[key] = sparse_indices(cfg.window, cfg.frames, cfg.stride, cfg.sampling, phase).to(device)
         return cache[key]
 
+    def forward_dense(self, x: Tensor, phase: int = 0, return_attention: bool = True) -> LiftOutput:
+        """Lift a batch of dense windows: the call every user of a lifter makes (see :class:`LiftOutput`).
+
+        The student picks its ``K`` frames of each window itself (:meth:`sample_indices`
+        with ``phase``) and runs :meth:`forward` on them. Inference uses phase 0 (the
+        deterministic sampling around the centre); the training loop draws a phase per
+        step (random-phase sampling, so every frame of the window gets seen).
+
+        Args:
+            x: ``(B, T, 17, 3)`` normalised screen x, y and confidence of whole windows.
+            phase: shift of the sampled frames (see :func:`sparse_indices`).
+            return_attention: keep the spatial attention maps in the output.
+
+        Returns:
+            A :class:`LiftOutput`: ``pose`` of all ``T`` frames, ``pose_sparse``,
+            ``attention`` and ``embedding`` of the ``K`` frames read, and their window
+            positions ``indices``.
+
+        Raises:
+            ValueError: when ``x`` is not a batch of ``T``-frame windows.
+        """
+        cfg = self.config
+        if x.ndim != 4 or tuple(x.shape[1:]) != (cfg.window, cfg.num_joints, cfg.in_dim):
+            raise ValueError(
+                f"student expects dense windows (B, {cfg.window}, {cfg.num_joints}, {cfg.in_dim}), got {tuple(x.shape)}"
+            )
+        indices = self.sample_indices(phase)
+        return self(x[:, indices], indices, return_attention=return_attention)
+
     def forward(self, x_sparse: Tensor, indices: Tensor, return_attention: bool = True) -> StudentOutput:
         """Lift the sparse frames of a batch of windows and upsample to the whole window.
 
@@ -165,7 +161,8 @@ class Student(nn.Module):
                 way, so the poses do not depend on this flag).
 
         Returns:
-            A :class:`StudentOutput`.
+            A :class:`StudentOutput` (:class:`LiftOutput`) with ``pose_sparse``, ``pose``,
+            ``attention``, ``embedding`` and ``indices`` (on the input's device).
 
         Raises:
             ValueError: when the shapes of ``x_sparse`` and ``indices`` do not fit.
@@ -182,7 +179,9 @@ class Student(nn.Module):
         tokens, maps = self.encoder(x_sparse, indices, keep_attention=return_attention)
         raw_sparse = self.head(tokens)  # (B, K, J, 3)
         pose = self._upsample(tokens, raw_sparse, indices)
-        return StudentOutput(pose_sparse=subtract_root(raw_sparse, ROOT), pose=pose, attention=maps, embedding=tokens)
+        return StudentOutput(
+            pose=pose, attention=maps, embedding=tokens, pose_sparse=subtract_root(raw_sparse, ROOT), indices=indices
+        )
 
     def _upsample(self, tokens: Tensor, raw_sparse: Tensor, indices: Tensor) -> Tensor:
         """Interpolate tokens and poses to all T positions, then refine: ``(B, T, J, 3)``."""

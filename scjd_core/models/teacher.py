@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import Tensor, nn
 
 from scjd_core.models.blocks import SpatioTemporalEncoder, init_weights, subtract_root
 from scjd_core.models.config import TeacherConfig
+from scjd_core.models.output import LiftOutput, TeacherOutput
 from scjd_core.skeleton import ROOT
-
-
-@dataclass
-class TeacherOutput:
-    """What one teacher forward returns.
-
-    Attributes:
-        pose: ``(B, T, 17, 3)`` root-relative camera-frame metres (pelvis exactly 0).
-        attention: one ``(B, T, heads, 17, 17)`` row-stochastic map per spatial block
-            (empty when the forward was asked not to keep them).
-        embedding: ``(B, T, 17, C_t)`` final joint embeddings, the multi-frame context
-            feature (every token has attended to the whole window).
-    """
-
-    pose: Tensor
-    attention: list[Tensor]
-    embedding: Tensor
 
 
 class Teacher(nn.Module):
@@ -51,6 +33,26 @@ class Teacher(nn.Module):
         """Frames per window ``T``."""
         return self.config.window
 
+    def forward_dense(self, x: Tensor, phase: int = 0, return_attention: bool = True) -> LiftOutput:
+        """Lift a batch of dense windows: the call every user of a lifter makes (see :class:`LiftOutput`).
+
+        The teacher reads every frame, so this is :meth:`forward`.
+
+        Args:
+            x: ``(B, T, 17, 3)`` normalised screen x, y and confidence.
+            phase: the sampling phase of a sparse model; the dense teacher has none and
+                ignores it (accepted so that every lifter is called alike).
+            return_attention: keep the spatial attention maps in the output.
+
+        Returns:
+            A :class:`LiftOutput` with ``pose``, ``attention`` and ``embedding`` of all ``T``
+            frames (``pose_sparse`` and ``indices`` are None).
+
+        Raises:
+            ValueError: when ``x`` does not have the configured shape.
+        """
+        return self(x, return_attention=return_attention)
+
     def forward(self, x: Tensor, return_attention: bool = True) -> TeacherOutput:
         """Lift a batch of dense windows.
 
@@ -60,7 +62,9 @@ class Teacher(nn.Module):
                 computed either way, so the poses do not depend on this flag).
 
         Returns:
-            A :class:`TeacherOutput`.
+            A :class:`TeacherOutput` (:class:`LiftOutput`): ``pose`` ``(B, T, 17, 3)``, one
+            ``(B, T, heads, 17, 17)`` attention map per spatial block and the ``(B, T, 17, C_t)``
+            joint embeddings (the multi-frame context feature).
 
         Raises:
             ValueError: when ``x`` does not have the configured shape.

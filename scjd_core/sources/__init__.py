@@ -1,10 +1,13 @@
-"""Frame sources: video files, image folders, webcams, and live-paced replays.
+"""Frame sources: video files, image folders, webcams, live-paced replays, blank frames.
 
 Pick one from a command-line style spec with :func:`open_source`::
 
     with open_source("dance.mp4") as src:
         for frame in src:
             ...
+
+(:func:`scjd_core.inputs.open_input` opens every input the product accepts, keypoint and
+mocap files included, and uses this for the ones with images.)
 
 Every source reports :class:`~scjd_core.types.SourceInfo` (fps, size, frame count or
 ``None``) and yields :class:`~scjd_core.types.Frame` objects with ``time_s`` and
@@ -20,6 +23,7 @@ from pathlib import Path
 
 from scjd_core.errors import InputError
 from scjd_core.sources.base import DEFAULT_FPS, FrameSource
+from scjd_core.sources.blank import BlankFrameSource
 from scjd_core.sources.images import IMAGE_EXTENSIONS, ImageFolderSource
 from scjd_core.sources.live import LivePacedSource
 from scjd_core.sources.video import VideoFileSource
@@ -27,6 +31,7 @@ from scjd_core.sources.webcam import WebcamSource
 
 __all__ = [
     "IMAGE_EXTENSIONS",
+    "BlankFrameSource",
     "FrameSource",
     "ImageFolderSource",
     "LivePacedSource",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from collections.abc import Callable, Iterator
 
@@ -23,23 +22,19 @@ class LivePacedSource(FrameSource):
     waiting for a catch-up that would never come.
 
     Args:
-        source: a video file or image folder path (see :func:`~scjd_core.sources.open_source`)
-            or any :class:`FrameSource` with timestamps.
+        source: any :class:`FrameSource` with timestamps (``open_source(path, live=True)``
+            opens a video file or image folder this way).
         clock: the time function (seconds); injectable for tests.
         sleep: the sleep function matching ``clock``.
     """
 
     def __init__(
         self,
-        source: str | os.PathLike[str] | FrameSource,
+        source: FrameSource,
         clock: Callable[[], float] = time.perf_counter,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__()
-        if not isinstance(source, FrameSource):
-            from scjd_core.sources import open_source
-
-            source = open_source(os.fspath(source))
         self.inner = source
         self.info = dataclasses.replace(source.info, kind="live")
         self._clock = clock

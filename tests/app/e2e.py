@@ -17,8 +17,8 @@ def model_checkpoints(tmp: Path) -> tuple[tuple[str, str], ...]:
     The tiny ones come from the core's own registry and checkpoint writer, so the
     viewer runs the very same loading and lifting code either way.
     """
-    from scjd_core.backends.lifter import default_checkpoint
     from scjd_core.models import checkpoint_paths
+    from scjd_core.models.shipped import default_checkpoint
 
     if all(checkpoint_paths(default_checkpoint(k))[0].is_file() for k in ("teacher", "student")):
         return ()

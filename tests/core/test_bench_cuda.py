@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from scjd_core import bench_cuda
+from scjd_core.bench import cuda as bench_cuda
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_cuda.py"
 
@@ -99,7 +99,7 @@ def test_copies_are_attributed_from_the_profiler_trace():
 
 
 def test_cached_interpolation_weights_give_the_same_poses():
-    from scjd_core.benchkit import make_backend
+    from scjd_core.bench.kit import make_backend
 
     backend, _ = make_backend("student", "torch", "cpu")
     model = backend.model

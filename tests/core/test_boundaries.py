@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import scjd_core
 
 CORE = Path(scjd_core.__file__).parent
@@ -59,3 +61,42 @@ def test_import_scjd_core_is_light():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_no_import_cycles_between_modules():
+    """No module of the three packages imports itself through others (lazy imports included)."""
+    grimp = pytest.importorskip("grimp", reason="grimp comes with import-linter (pip install 'scjd[dev]')")
+    graph = grimp.build_graph("scjd_core", "scjd_app", "training", cache_dir=None)
+    edges = {m: set(graph.find_modules_directly_imported_by(m)) & graph.modules for m in graph.modules}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10 * len(edges) + 100))
+    for module in sorted(edges):
+        if module not in index:
+            visit(module)
+    assert not cycles, "import circles: " + "; ".join(" <-> ".join(c) for c in cycles)

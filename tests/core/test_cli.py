@@ -193,7 +193,7 @@ def test_bad_fov(capsys, tmp_path):
 
 def test_keypoint_file_walk_root_travels_like_the_truth(tmp_path, monkeypatch):
     """A person walking across the room (known camera): the exported root travels as far as the truth."""
-    from scjd_core import cli
+    from scjd_core import inputs
     from scjd_core.detect import KeypointFileDetector
     from scjd_core.export import read_bundle, read_csv
     from scjd_core.trajectory import CameraIntrinsics
@@ -208,7 +208,7 @@ def test_keypoint_file_walk_root_travels_like_the_truth(tmp_path, monkeypatch):
     kp_path = tmp_path / "walk.npz"
     np.savez(kp_path, keypoints=kp.astype(np.float32), confidence=np.full((frames, 17), 0.9, np.float32))
     video = _write_video(tmp_path / "walk.mp4", frames=frames, size=size, fps=30.0)
-    monkeypatch.setattr(cli, "_create_detector", lambda: KeypointFileDetector(kp_path))
+    monkeypatch.setattr(inputs, "image_detector", lambda: KeypointFileDetector(kp_path))
     truth = np.linalg.norm(np.diff(path[:, [0, 2]], axis=0), axis=-1).sum()  # 2.24 m
     for mode in ("trajectory", "fixed"):
         out = tmp_path / mode
@@ -222,3 +222,82 @@ def test_keypoint_file_walk_root_travels_like_the_truth(tmp_path, monkeypatch):
         else:
             assert np.allclose(root[:, [0, 2]], 0.0, atol=1e-6)
         assert _lower_sole(poses).min() > -0.05
+
+
+# ------------------------------------------------------------------ keypoint and mocap files as inputs
+KEYPOINTS = REPO / "tests" / "data" / "bench" / "pose_1_keypoints.npz"  # MediaPipe's 2D of the demo clip
+
+
+def test_process_a_2d_keypoint_file_like_a_video(tmp_path, capsys):
+    """``scjd process walk.npz``: the same outputs as for a video; ``all`` leaves mediapipe out."""
+    from scjd_core.export import read_bundle, read_csv
+
+    src = tmp_path / "pose_1_kp.npz"
+    src.write_bytes(KEYPOINTS.read_bytes())
+    out = tmp_path / "out"
+    argv = ["process", str(src), "--backend", "all", "--engine", "torch", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    report = capsys.readouterr().out
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["pose_1_kp.json"] + [f"pose_1_kp.{b}.{f}" for b in ("student", "teacher") for f in ("bvh", "csv")]
+    bundle = read_bundle(out / "pose_1_kp.json")
+    assert bundle["meta"]["source_kind"] == "keypoints" and bundle["meta"]["frames"] == 120
+    assert set(bundle["poses_camera"]) == {"teacher", "student"}
+    np.testing.assert_allclose(bundle["keypoints_2d"], np.load(KEYPOINTS)["keypoints"], atol=1e-4)
+    _f, times, poses = read_csv(out / "pose_1_kp.student.csv")
+    assert poses.shape == (120, 17, 3) and np.isfinite(poses).all()
+    assert np.allclose(np.diff(times), 1 / 30, atol=1e-4)
+    assert "(read from the keypoint file)" in report and "mediapipe" not in report
+    assert "start-up" in report and "wall time" in report
+
+
+def test_process_a_mocap_file_with_its_ground_truth(tmp_path, capsys):
+    from scjd_core.compare import per_joint_distance_mm
+    from scjd_core.export import read_bundle
+    from tests.training.mini_mocap import write_bvh
+    from training.data.synthetic import walking_joints
+
+    path = write_bvh(tmp_path / "walk_1.bvh", walking_joints(30, 30.0, 1.3, 0.0))
+    out = tmp_path / "out"
+    argv = ["process", str(path), "--engine", "torch", "--export", "csv,npz", "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    report = capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["walk_1.npz", "walk_1.student.csv"]
+    bundle = read_bundle(out / "walk_1.npz")
+    assert bundle["meta"]["source_kind"] == "mocap" and bundle["meta"]["backends"] == ["student", "ground_truth"]
+    truth, student = bundle["poses_camera"]["ground_truth"], bundle["poses_camera"]["student"]
+    assert truth.shape == student.shape == (30, 17, 3)
+    assert np.median(per_joint_distance_mm(student, truth)) < 250  # the shipped student, near the truth
+    assert "ground_truth   (the mocap file's true 3D" in report
+    assert sorted(tmp_path.iterdir()) == sorted([path, out])  # nothing else written
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".bvh"])
+def test_mediapipe_asked_for_on_a_2d_only_input_is_one_error_line(capsys, tmp_path, suffix):
+    src = tmp_path / f"walk{suffix}"
+    src.write_bytes(b"never read: the backend is refused first")
+    msg = _run_error(
+        capsys, ["process", str(src), "--backend", "student,mediapipe", "--out", str(tmp_path / "o")], tmp_path
+    )
+    assert "mediapipe backend needs MediaPipe's own 3D" in msg
+
+
+def test_an_output_that_would_replace_the_input_is_refused(capsys, tmp_path):
+    src = tmp_path / "walk.npz"
+    src.write_bytes(KEYPOINTS.read_bytes())
+    argv = ["process", str(src), "--export", "npz", "--out", str(tmp_path), "--overwrite"]
+    msg = _run_error(capsys, argv, tmp_path)
+    assert "would replace the input itself" in msg
+
+
+def test_summary_of_the_demo_clip_reports_start_up_wall_time_and_mediapipe_as_free(tmp_path, capsys):
+    """MediaPipe's own 3D costs nothing beyond detection: no speed is printed for it."""
+    argv = ["process", str(DEMO), "--backend", "student,mediapipe", "--engine", "torch", "--export", "csv"]
+    assert main([*argv, "--max-frames", "20", "--out", str(tmp_path), "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    by_stage = {line[:15].strip(): line[15:].strip() for line in lines}
+    assert by_stage["mediapipe"] == "(MediaPipe's own 3D, no extra cost)"
+    assert by_stage["student"].endswith("frames/s") and by_stage["detect"].endswith("frames/s")
+    startup = float(by_stage["start-up"].split()[0])
+    wall = float(by_stage["wall time"].split()[0])
+    assert 0 < startup < wall

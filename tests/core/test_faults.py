@@ -26,6 +26,7 @@ import pytest
 import scjd_core.atomic as atomic
 import scjd_core.cli as cli
 import scjd_core.export as export
+import scjd_core.inputs as inputs
 from scjd_core.atomic import atomic_write
 from scjd_core.errors import MissingDependencyError
 from scjd_core.skeleton import NUM_JOINTS
@@ -64,7 +65,7 @@ class FakeDetector:
 def install_fakes(patch, mode: str = "") -> None:
     """Use the fake detector; ``mode`` adds a fault (also used by the subprocess driver)."""
     if mode != "detector-fails":
-        patch(cli, "_create_detector", FakeDetector)
+        patch(inputs, "image_detector", FakeDetector)
     real_csv = export.write_csv
     if mode == "sigterm-between-files":
 
@@ -362,7 +363,7 @@ def test_unwritable_out_is_found_before_processing(capsys, fake, videos, tmp_pat
             raise OSError(errno.EROFS, "Read-only file system")
 
     monkeypatch.setattr(atomic, "tempfile", ReadOnly())
-    monkeypatch.setattr(cli, "_create_detector", lambda: pytest.fail("processing started"))
+    monkeypatch.setattr(inputs, "image_detector", lambda: pytest.fail("processing started"))
     out = tmp_path / "ro"
     out.mkdir()
     code, _, err = run(capsys, videos["clip"], out)
@@ -512,7 +513,7 @@ def test_ctrl_c_while_processing(capsys, fake, videos, tmp_path):
                 os.kill(os.getpid(), signal.SIGINT)
             return super().detect(frame)
 
-    fake.setattr(cli, "_create_detector", Interrupting)
+    fake.setattr(inputs, "image_detector", Interrupting)
     out = tmp_path / "out"
     code, _, err = run(capsys, videos["clip"], out)
     check(code, err, 130, ("interrupted by Ctrl-C (SIGINT): nothing was written",))
@@ -631,7 +632,7 @@ def test_detector_not_installed(capsys, fake, videos, tmp_path):
     def missing():
         raise MissingDependencyError("MediaPipe is not installed (needed for 2D detection): pip install mediapipe")
 
-    fake.setattr(cli, "_create_detector", missing)
+    fake.setattr(inputs, "image_detector", missing)
     out = tmp_path / "out"
     code, _, err = run(capsys, videos["clip"], out)
     check(code, err, 2, ("pip install mediapipe",))

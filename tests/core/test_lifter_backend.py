@@ -10,14 +10,10 @@ import torch
 
 import scjd_core
 from scjd_core.backends.base import LiftingBackend
-from scjd_core.backends.lifter import (
-    MODELS_DIR_ENV,
-    ModelBackend,
-    default_checkpoint,
-    load_backend,
-)
+from scjd_core.backends.lifter import ModelBackend, load_backend
 from scjd_core.errors import CheckpointError
 from scjd_core.models import create_model, nearest_sample, save_checkpoint
+from scjd_core.models.shipped import MODELS_DIR_ENV, default_checkpoint
 from scjd_core.skeleton import NUM_JOINTS, ROOT
 from scjd_core.types import Pose2DSequence
 

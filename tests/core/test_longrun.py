@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from scjd_core.backends.lifter import ModelBackend
+from scjd_core.bench.longrun import lift_to_disk, rechunk
 from scjd_core.errors import OutputError
-from scjd_core.longrun import lift_to_disk, rechunk, synthetic_stream
 from scjd_core.models import create_model
 from scjd_core.skeleton import JOINT_NAMES
+from scjd_core.synthetic import synthetic_stream
 
 FRAMES = 131  # not a multiple of the window (9) nor of a block (9 * 4)
 

@@ -15,9 +15,9 @@ from scjd_core.backends.onnx_backend import (  # noqa: E402
     choose_engine,
     load_engine_backend,
 )
-from scjd_core.longrun import synthetic_stream  # noqa: E402
 from scjd_core.models import create_model, save_checkpoint  # noqa: E402
 from scjd_core.onnx_export import export_onnx  # noqa: E402
+from scjd_core.synthetic import synthetic_stream  # noqa: E402
 
 TOLERANCE_M = 1e-4
 

@@ -137,3 +137,45 @@ def test_live_budget_decisions():
     budget.record_base(0.05)  # 0.05 s spare: the 0.08 s teacher no longer fits...
     assert budget.choose(["teacher", "student"], 0.5) == ["student"]
     assert budget.choose(["teacher", "student"], 1.0) == ["teacher", "student"]  # ...until overdue
+
+
+def test_live_results_missing_the_teacher_on_some_frames_collect_and_export(clip):
+    """Live mode skips the teacher on most frames; the clip fills them from the nearest frame it ran on."""
+    from types import SimpleNamespace
+
+    from scjd_core.outputs import export_clip
+    from scjd_core.pipeline import collect_results
+
+    video, tmp = clip
+    pipe = _pipeline(_keypoints(tmp / "k.npz"), ("teacher", "student"))
+    with open_source(str(video)) as src:  # a budget the teacher never fits: it runs about once a second
+        results = list(pipe.iter_live(src, lookahead=2, frame_budget_s=1e-9))
+    ran = np.array(["teacher" in r.poses for r in results])
+    assert ran.any() and not ran.all()
+    ghost = SimpleNamespace(name="ghost")  # a backend that ran on no frame at all is left out
+    collected = collect_results(results, src.info, [*pipe.backends, ghost], total_s=0.0)
+    assert set(collected.lifts) == {"teacher", "student"} and len(collected) == F
+    np.testing.assert_array_equal(collected.lift_filled["teacher"], ~ran)
+    assert "student" not in collected.lift_filled
+    have = np.flatnonzero(ran)
+    for i, res in enumerate(results):
+        nearest = have[np.argmin(np.abs(have - i))]  # argmin takes the earlier one on a tie
+        np.testing.assert_array_equal(collected.lifts["teacher"].poses[i], results[nearest].poses["teacher"])
+        np.testing.assert_array_equal(collected.lifts["student"].poses[i], res.poses["student"])
+    assert collected.timings["teacher"] > 0
+    written = export_clip(collected, tmp / "out", ["csv", "json"], "live", ["teacher", "student"])
+    assert sorted(p.name for p in written) == ["live.json", "live.student.csv", "live.teacher.csv"]
+
+
+def test_one_frame_result_builder_keeps_the_tracked_box():
+    from scjd_core.pipeline.results import frame_result, nobody_sequence
+    from scjd_core.types import Lift3D, SourceInfo
+
+    info = SourceInfo("x", "video", 10.0, W, H, 3)
+    empty = frame_result(nobody_sequence(info, 0.5, np.array([1, 2, 3, 4])), 0, {}, index=5)
+    assert (empty.index, empty.time_s, empty.found, empty.filled, empty.poses) == (5, 0.5, False, False, {})
+    np.testing.assert_array_equal(empty.box, [1, 2, 3, 4])
+    seq = nobody_sequence(info, 0.2)
+    lift = Lift3D(poses=np.ones((1, 17, 3), np.float32), attention=np.ones((1, 2, 4, 17, 17), np.float32))
+    res = frame_result(seq, 0, {"student": lift}, timings_ms={"student": 1.0})
+    assert res.box is None and res.poses["student"].shape == (17, 3) and res.attention["student"].shape[0] == 2

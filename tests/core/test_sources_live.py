@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scjd_core.sources import LivePacedSource
+from scjd_core.sources import LivePacedSource, open_source
 from scjd_core.sources.base import FrameSource
 from scjd_core.types import Frame, SourceInfo
 from tests.core.test_sources import write_video
@@ -85,7 +85,7 @@ def test_decoding_slower_than_real_time_still_delivers_fake_clock() -> None:
 def test_real_time_pacing_with_a_video(tmp_path: Path) -> None:
     fps = 20.0
     video = write_video(tmp_path / "clip.mp4", 8, fps=fps)
-    live = LivePacedSource(video)
+    live = open_source(video, live=True)
     assert live.info.kind == "live" and live.info.fps == fps
     start = time.perf_counter()
     frames = list(live)
@@ -103,7 +103,7 @@ def test_real_time_dropping_with_a_slow_consumer(tmp_path: Path) -> None:
     fps = 20.0
     video = write_video(tmp_path / "clip.mp4", 20, fps=fps)  # 1 s of video
     delivered = []
-    with LivePacedSource(video) as live:
+    with open_source(video, live=True) as live:
         start = None
         for frame in live:
             start = frame.capture_time if start is None else start

@@ -1,34 +1,31 @@
-"""``scjd bench`` rows for whole-pipeline work: the demo clip, a synthetic stream, memory.
+"""``scjd bench`` rows for whole-pipeline work: the demo clip and a synthetic stream.
 
 * Demo clip: the detector-only rate (the pipeline with no 3D backend: decoding and 2D
   detection, pipelined) and the end-to-end rate of what ``scjd process`` does (student,
   pipelined, then export to BVH + CSV + JSON), timed alternately in the same run; and a
   sequential pass with teacher and student giving every stage's ms per frame.
 * Synthetic stream: student lifting, filtering and export per frame on synthetic 2D.
-* Memory: 1-minute and 1-hour lifting runs (:mod:`scjd_core.longrun`), each in its own
-  process, whose peak resident memory (``VmHWM``) they report themselves.
+
+The memory rows (long runs in their own processes) are in :mod:`scjd_core.bench.memory`.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from scjd_core.benchkit import Report
+from scjd_core.bench.kit import best_time
+from scjd_core.bench.report import Report
 
 E2E_TARGET = 0.90
-RSS_RATIO_TARGET = 1.5
 EXPORT_FORMATS = ("bvh", "csv", "json")
 
 
 def default_clip() -> str:
     """The shipped demo clip (``assets/demo/pose_1.mp4`` at the repository root)."""
-    return str(Path(__file__).resolve().parents[1] / "assets" / "demo" / "pose_1.mp4")
+    return str(Path(__file__).resolve().parents[2] / "assets" / "demo" / "pose_1.mp4")
 
 
 def _process(clip: str, backends: list, pipelined: bool) -> tuple[Any, float]:
@@ -136,86 +133,22 @@ def _explain_e2e(report: Report, section: str, ratio: float, timings: dict[str, 
         f"{lift_ms:.2f} + export {export_ms:.2f} ms/frame against 2D detection's {detect_ms:.1f} ms/frame "
         f"({(lift_ms + export_ms) / detect_ms:.1%}); the rest of the gap is the detector's own run-to-run spread "
         "on a loaded machine (MediaPipe's threads share the cores with the lifting thread and other processes). "
-        "Closing it: write the export while processing (rows appended as windows finish, as scjd_core.longrun "
+        "Closing it: write the export while processing (rows appended as windows finish, as scjd_core.bench.longrun "
         "does) instead of after, and time more alternating repeats on an unloaded machine"
     )
 
 
 def synthetic_stage_rows(report: Report, student: Any, frames: int) -> None:
     """Student lifting, filtering and export per frame on a synthetic 2D stream."""
-    from scjd_core.longrun import synthetic_stream
     from scjd_core.pipeline import ClipResult
+    from scjd_core.synthetic import synthetic_stream
     from scjd_core.types import SourceInfo
 
     seq = next(synthetic_stream(frames, chunk=frames))
     section = f"synthetic {frames} frames"
-    from scjd_core.benchkit import best_time
-
     secs = best_time(lambda: student.lift(seq), 2)
     lift = student.lift(seq)
     _stage(report, section, "student lifting", secs, frames, "one call, batched windows, best of 2")
     info = SourceInfo("synthetic", "synthetic", seq.fps, seq.width, seq.height, frames)
     result = ClipResult(info=info, seq=seq, lifts={"student": lift})
     _filter_and_export_rows(report, section, result)
-
-
-def run_longrun(frames: int, out_dir: str) -> dict[str, Any]:
-    """Lift a synthetic stream of ``frames`` to disk in a fresh process; return its JSON report.
-
-    ``peak_rss_mb`` is the child's own ``VmHWM``; ``children_maxrss_mb`` is
-    ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` read after it exited (max over children so far).
-
-    Raises:
-        RuntimeError: when the child fails (its stderr is included).
-    """
-    import resource
-
-    out = Path(out_dir) / f"lift_{frames}.npy"
-    cmd = [sys.executable, "-m", "scjd_core.longrun", "--frames", str(frames), "--out", str(out), "--overwrite"]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"long run of {frames} frames failed: {proc.stderr.strip()[-500:]}")
-    data = json.loads(proc.stdout.strip().splitlines()[-1])
-    data["wall_s"] = wall
-    data["children_maxrss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-    data["file_mb"] = out.stat().st_size / 1e6
-    out.unlink()
-    return data
-
-
-def memory_rows(report: Report, long: bool) -> None:
-    """Peak RSS and cost of 1-minute and (with ``long``) 1-hour lifting runs at 30 fps."""
-    section = "memory (student, synthetic 2D -> .npy)"
-    with tempfile.TemporaryDirectory(prefix="scjd-bench-") as tmp:
-        short = run_longrun(1800, tmp)
-        report.add(
-            section,
-            "1-minute run (1,800 frames) peak RSS",
-            short["peak_rss_mb"],
-            "MiB",
-            note=f"{short['fps']:,.0f} frames/s lifting+writing; {short['model']}",
-        )
-        if not long:
-            report.notes.append("1-hour memory run skipped (--no-long or --quick)")
-            return
-        hour = run_longrun(108_000, tmp)
-    ratio = hour["peak_rss_mb"] / short["peak_rss_mb"]
-    report.add(
-        section,
-        "1-hour run (108,000 frames) peak RSS",
-        hour["peak_rss_mb"],
-        "MiB",
-        f"<= {RSS_RATIO_TARGET}x 1-minute",
-        ratio <= RSS_RATIO_TARGET,
-        f"{ratio:.2f}x the 1-minute run; output file {hour['file_mb']:.1f} MB",
-    )
-    per_frame = (hour["seconds"] / hour["frames"]) / (short["seconds"] / short["frames"])
-    report.add(
-        section,
-        "1-hour run lifting+writing",
-        hour["fps"],
-        "frames/s",
-        note=f"{hour['seconds']:.1f} s; per-frame cost {per_frame:.2f}x the 1-minute run (<= 1: no slowdown)",
-    )

@@ -15,8 +15,9 @@ interrupted run leaves no partial file):
   up front, since the header holds the shape; the count is checked at the end);
 * ``.csv``: ``frame,<joint>_x,<joint>_y,<joint>_z,...`` (length need not be known).
 
-Run ``python -m scjd_core.longrun --frames 108000 --out lift.npy`` to lift a synthetic
-one-hour 30 fps stream with the student (used by ``scjd bench`` to measure peak memory).
+Run ``python -m scjd_core.bench.longrun --frames 108000 --out lift.npy`` to lift a synthetic
+one-hour 30 fps stream with the student (used by ``scjd bench`` to measure peak memory;
+the stream is :func:`scjd_core.synthetic.synthetic_stream`).
 """
 
 from __future__ import annotations
@@ -36,10 +37,8 @@ from scjd_core.atomic import atomic_write
 from scjd_core.backends.base import LiftingBackend
 from scjd_core.errors import OutputError
 from scjd_core.skeleton import JOINT_NAMES, NUM_JOINTS
+from scjd_core.synthetic import synthetic_stream
 from scjd_core.types import Pose2DSequence
-
-#: Image size of the synthetic stream (pixels).
-SYNTHETIC_SIZE = (1280, 720)
 
 
 @dataclass(frozen=True)
@@ -55,40 +54,6 @@ class LongRunStats:
     def fps(self) -> float:
         """Output frames per second (2D generation/reading included)."""
         return self.frames / self.seconds if self.seconds > 0 else float("inf")
-
-
-def synthetic_stream(frames: int, fps: float = 30.0, chunk: int = 1000, seed: int = 0) -> Iterator[Pose2DSequence]:
-    """A plausible-looking synthetic 2D stream, generated chunk by chunk (never held whole).
-
-    A fixed standing skeleton whose joints sway with slow, per-joint sinusoids, full
-    confidence. Lifting speed does not depend on the values; this only avoids degenerate
-    (constant) input.
-
-    Args:
-        frames: total frames.
-        fps: frame rate (sets the timestamps).
-        chunk: frames per yielded sequence.
-        seed: seed of the per-joint phases and amplitudes.
-    """
-    width, height = SYNTHETIC_SIZE
-    rng = np.random.default_rng(seed)
-    base = np.stack([width / 2 + rng.uniform(-80, 80, NUM_JOINTS), np.linspace(150, 600, NUM_JOINTS)], -1)
-    amp = rng.uniform(5, 40, (NUM_JOINTS, 2))
-    phase = rng.uniform(0, 2 * np.pi, (NUM_JOINTS, 2))
-    for start in range(0, frames, chunk):
-        n = min(chunk, frames - start)
-        t = (start + np.arange(n)) / fps
-        kp = base + amp * np.sin(2 * np.pi * 0.7 * t[:, None, None] + phase)
-        yield Pose2DSequence(
-            keypoints=kp.astype(np.float32),
-            confidence=np.ones((n, NUM_JOINTS), np.float32),
-            found=np.ones(n, bool),
-            filled=np.zeros(n, bool),
-            times=t,
-            width=width,
-            height=height,
-            fps=fps,
-        )
 
 
 def _concat(parts: Sequence[Pose2DSequence]) -> Pose2DSequence:
@@ -232,12 +197,12 @@ def peak_rss_mb() -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m scjd_core.longrun``: lift a synthetic stream to disk, print one JSON line."""
+    """``python -m scjd_core.bench.longrun``: lift a synthetic stream to disk, print one JSON line."""
     import json
 
     from scjd_core.errors import ScjdError
 
-    parser = argparse.ArgumentParser(prog="python -m scjd_core.longrun", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m scjd_core.bench.longrun", description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=108_000, help="stream length (default: 1 h at 30 fps)")
     parser.add_argument("--out", required=True, help="output .npy or .csv")
     parser.add_argument("--model", default="student", help="student/teacher (shipped) or a registered name")
@@ -247,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
     try:
-        from scjd_core.benchkit import make_backend
+        from scjd_core.bench.kit import make_backend
 
         backend, source = make_backend(args.model, engine=args.engine, batch_size=args.block_windows)
         backend.lift(next(synthetic_stream(backend.window, chunk=backend.window)))  # warm-up, not timed

@@ -1,33 +1,15 @@
-"""``scjd bench`` / ``python -m scjd_core.bench``: measure SCJD's speed, print and publish it.
+"""``scjd bench`` rows of the lifters themselves: model sizes, batched and streaming lifting.
 
-Measured, on the CPU always and on CUDA when a GPU is present:
-
-* models: parameters and FLOPs per output frame (:func:`scjd_core.models.flops_per_output_frame`);
-* lifting, batched: teacher and student windows/s and output frames/s, with PyTorch and
-  ONNX Runtime, the student/teacher ratio measured in the same run, and the engine
-  choice that follows from it (ONNX Runtime only where it measured faster);
-* streaming: latency per new frame (one window lifted per frame, as live mode does);
-* the demo clip: decode, 2D detection, teacher and student lifting, filtering and
-  export per frame, and end-to-end processing against the detector-only rate;
-* a synthetic stream: filtering and export per frame; peak resident memory and cost of
-  1-minute and 1-hour (108,000 frames) lifting runs, each in its own process.
-
-Speed does not depend on weight values: without shipped checkpoints the registered
-``student-s`` / ``teacher-s`` sizes are timed, randomly initialised (the report says
-which). Timings are the best of several runs (the machine may be shared). Where a
-target is missed the student is profiled (torch profiler) and the hot spots are
-written into the notes.
+Also the engine each model should use (from those measurements), a profile of the
+student when a target is missed, and a note per missed target.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-import time
-from collections.abc import Sequence
 from typing import Any
 
-from scjd_core.benchkit import Report, best_time, latencies_ms, make_backend
+from scjd_core.bench.kit import best_time, latencies_ms
+from scjd_core.bench.report import Report
 
 #: Targets from the performance issue.
 STUDENT_FPS_TARGET = 5000.0
@@ -35,32 +17,9 @@ RATIO_TARGET = 10.0
 STREAM_MS_TARGET = 5.0
 
 
-def _add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--quick", action="store_true", help="fewer repeats and shorter runs (about 30 s)")
-    p.add_argument(
-        "--long",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="include the 1-hour (108,000 frame) lifting memory run (default: on; --no-long skips it)",
-    )
-    p.add_argument("--clip", help="video for the end-to-end rows (default: the shipped demo clip)")
-    p.add_argument("--markdown", default="BENCHMARKS.md", help="report file to write ('' to skip)")
-    p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
-    p.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime rows")
-    p.add_argument("--no-clip", action="store_true", help="skip the video (MediaPipe) rows")
-    p.add_argument("--threads", type=int, help="CPU threads for PyTorch and ONNX Runtime (default: their own)")
-
-
-def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``bench`` command to an ``argparse`` subparsers object (``scjd bench``)."""
-    p = subparsers.add_parser("bench", help="measure speed and memory; print a table and write BENCHMARKS.md")
-    _add_arguments(p)
-    p.set_defaults(func=run_bench)
-    return p
-
-
-def _synthetic(frames: int) -> Any:
-    from scjd_core.longrun import synthetic_stream
+def synthetic(frames: int) -> Any:
+    """One synthetic 2D sequence of ``frames`` frames."""
+    from scjd_core.synthetic import synthetic_stream
 
     return next(synthetic_stream(frames, chunk=frames))
 
@@ -89,7 +48,7 @@ def lifting_rows(report: Report, engines: dict[str, dict[str, Any]], quick: bool
     for kind, per_engine in engines.items():
         windows = (32 if quick else 64) if kind == "student" else (2 if quick else 8)
         repeats = 2 if quick else (4 if kind == "student" else 2)
-        seq = _synthetic(windows * next(iter(per_engine.values())).window)
+        seq = synthetic(windows * next(iter(per_engine.values())).window)
         best = {e: float("inf") for e in per_engine}
         for _ in range(repeats):  # alternate engines so both see the same machine load
             for engine, backend in per_engine.items():
@@ -130,7 +89,7 @@ def streaming_rows(report: Report, engines: dict[str, dict[str, Any]], quick: bo
     for kind, per_engine in engines.items():
         out[kind] = {}
         for engine, backend in per_engine.items():
-            seq = _synthetic(backend.window)
+            seq = synthetic(backend.window)
             calls = (40 if quick else 200) if kind == "student" else (3 if quick else 10)
             lat = latencies_ms(lambda b=backend, s=seq: b.lift(s), calls)
             out[kind][engine] = lat["median"]
@@ -181,7 +140,7 @@ def profile_student(report: Report, backend: Any, windows: int = 64, top: int = 
     """Torch-profile one batched student lift and note the most expensive operators."""
     from torch.profiler import ProfilerActivity, profile
 
-    seq = _synthetic(windows * backend.window)
+    seq = synthetic(windows * backend.window)
     backend.lift(seq)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         backend.lift(seq)
@@ -229,100 +188,7 @@ def explain_misses(report: Report, fps: dict[str, dict[str, float]], lat: dict[s
                 "ONNX engine closes it on CPU (torch.compile or a narrower refinement head would close it in PyTorch)"
             )
         elif "end-to-end" in row.name:
-            continue  # explained with its stage breakdown by bench_pipeline.clip_rows
+            continue  # explained with its stage breakdown by stages.clip_rows
         elif "RSS" in row.name:
             text += "; peak memory follows the block size (windows per batch), not the stream length"
         report.notes.append(text)
-
-
-def run_bench(args: argparse.Namespace) -> int:
-    """Run every benchmark, print the table, write ``BENCHMARKS.md`` and the JSON."""
-    import os
-
-    import torch
-
-    from scjd_core.bench_pipeline import clip_rows, default_clip, memory_rows, synthetic_stage_rows
-    from scjd_core.benchkit import command_line, environment, write_outputs
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    report = Report(env=environment(getattr(args, "command_line", None) or command_line()))
-    t_start = time.perf_counter()
-    use_onnx = not args.no_onnx
-    if use_onnx:
-        from scjd_core.backends.onnx_backend import onnxruntime_available
-
-        use_onnx = onnxruntime_available()
-        if not use_onnx:
-            report.notes.append("onnxruntime is not installed: ONNX rows skipped (pip install 'scjd[onnx]')")
-    engines: dict[str, dict[str, Any]] = {}
-    for kind in ("student", "teacher"):
-        torch_backend, note = make_backend(kind, "torch", "cpu")
-        report.notes.append(f"{kind} weights: {note}")
-        engines[kind] = {"torch": torch_backend}
-        if use_onnx:
-            from scjd_core.backends.onnx_backend import OnnxBackend
-
-            t0 = time.perf_counter()
-            onnx_backend = OnnxBackend(torch_backend.model, torch_backend.meta, name=kind, threads=args.threads)
-            engines[kind]["onnx"] = onnx_backend
-            cache = "cached on disk" if onnx_backend.meta.get("sha256") else "random init: not cached"
-            report.notes.append(f"{kind}: ONNX export + session {time.perf_counter() - t0:.1f} s ({cache})")
-    _log("models")
-    model_rows(report, {k: v["torch"] for k, v in engines.items()})
-    _log("batched lifting")
-    fps = lifting_rows(report, engines, args.quick)
-    _log("streaming")
-    lat = streaming_rows(report, engines, args.quick)
-    chosen = choose_engines(report, fps, lat)
-    missed = fps["student"]["torch"] < STUDENT_FPS_TARGET or lat["student"]["torch"] > STREAM_MS_TARGET
-    if missed:  # the torch profiler sees inside PyTorch only
-        profile_student(report, engines["student"]["torch"])
-    if not args.no_clip:
-        _log("demo clip")
-        student = engines["student"][chosen["student"]]
-        clip_rows(
-            report, args.clip or default_clip(), student, engines["teacher"]["torch"], args.quick, chosen["student"]
-        )
-    _log("synthetic stream")
-    synthetic_stage_rows(report, engines["student"]["torch"], frames=900 if args.quick else 1800)
-    _log("memory")
-    memory_rows(report, long=args.long and not args.quick)
-    if torch.cuda.is_available():
-        from scjd_core.bench_cuda import cuda_rows
-
-        _log("cuda")
-        cuda_rows(report, {k: v["torch"] for k, v in engines.items()}, args.quick)
-    else:
-        report.notes.append("no CUDA GPU: CUDA rows (fp16 parity, GPU throughput, live-mode copies) skipped")
-    explain_misses(report, fps, lat)
-    report.env["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-    report.env["bench_seconds"] = round(time.perf_counter() - t_start, 1)
-    print(report.table())
-    for note in report.notes:
-        print(f"note: {note}")
-    for path in write_outputs(report, args.markdown or None, args.json):
-        print(f"wrote {path}")
-    return 0
-
-
-def _log(stage: str) -> None:
-    print(f"[bench] {stage} ...", file=sys.stderr, flush=True)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m scjd_core.bench``."""
-    from scjd_core.errors import ScjdError
-
-    parser = argparse.ArgumentParser(prog="python -m scjd_core.bench", description=__doc__.splitlines()[0])
-    _add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run_bench(args)
-    except ScjdError as exc:
-        print(f"scjd: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
