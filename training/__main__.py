@@ -142,11 +142,7 @@ def _distill_config(a: argparse.Namespace) -> DistillConfig:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m training`` argument parser."""
-    parser = argparse.ArgumentParser(prog="python -m training", description="Train and evaluate SCJD lifters.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_teacher_parser(sub: Any) -> None:
     t = sub.add_parser("teacher", help="train the dense teacher")
     t.add_argument("--out", type=Path, default=Path("assets/models/teacher"), help="checkpoint path")
     t.add_argument("--run-dir", type=Path, help="logs and training state (default runs/<out name>)")
@@ -156,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (_add_common, _add_run, _add_loop):
         add(t)
 
+
+def _add_student_parser(sub: Any) -> None:
     s = sub.add_parser("student", help="distil a student from a frozen teacher")
     s.add_argument("--teacher", type=Path, required=True, help="frozen teacher checkpoint")
     s.add_argument("--out", type=Path, default=Path("assets/models/student"), help="checkpoint path")
@@ -168,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (_add_common, _add_run, _add_loop, _add_distill):
         add(s)
 
+
+def _add_evaluate_parser(sub: Any) -> None:
     e = sub.add_parser("evaluate", help="evaluate a teacher and students on held-out data")
     e.add_argument("--teacher", type=Path, required=True)
     e.add_argument("--students", nargs="*", default=[], metavar="NAME=PATH", help="student checkpoints")
@@ -186,15 +186,21 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-mean-pose", action="store_true", help="leave out the mean-pose reference row")
     _add_common(e)
 
+
+def _add_curves_parser(sub: Any) -> None:
     c = sub.add_parser("curves", help="learning curves (validation MPJPE vs step and minutes) as a PNG")
     c.add_argument("--runs", type=Path, default=Path("runs/recipe"), help="a recipe's run folder")
     c.add_argument("--out", type=Path, default=Path("docs/learning_curves.png"))
     c.add_argument("--title", default="")
 
+
+def _add_pack_mocap_parser(sub: Any) -> None:
     k = sub.add_parser("pack-mocap", help="write the parsed, split mocap to one .npz (--data FILE.npz reads it)")
     k.add_argument("--out", type=Path, default=Path("runs/mocap-pack.npz"), help="pack file")
     _add_common(k)
 
+
+def _add_mlp_parser(sub: Any) -> None:
     m = sub.add_parser("mlp", help="train the frame-wise MLP reference for a wall-clock budget")
     m.add_argument("--out", type=Path, default=Path("runs/recipe/mlp"), help="checkpoint path (.safetensors + .json)")
     m.add_argument("--minutes", type=float, default=10.0, help="wall-clock training budget")
@@ -208,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--val-windows", type=int, default=64, help="fixed validation windows (best weights kept)")
     _add_common(m)
 
+
+def _add_sequences_parser(sub: Any) -> None:
     q = sub.add_parser("sequences", help="write a fixed evaluation sequence file (2D pixels + 3D)")
     q.add_argument("--out", type=Path, required=True, help="sequence file (.npz) to write")
     q.add_argument("--split", choices=("test", "val", "train", "all"), default="test")
@@ -217,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--noise", choices=("v1", "default"), default="v1", help="detector noise preset")
     _add_common(q)
 
+
+def _add_recipe_parser(sub: Any) -> None:
     r = sub.add_parser("recipe", help="teacher + six student variants + evaluation + model card")
     r.add_argument("--out", type=Path, default=Path("assets/models"), help="folder of the shipped checkpoints")
     r.add_argument("--runs", type=Path, default=Path("runs/recipe"), help="logs, states, ablations, results")
@@ -242,6 +252,23 @@ def build_parser() -> argparse.ArgumentParser:
         add(r)
     _add_loop(r, "teacher-")
     _add_loop(r, "student-")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m training`` argument parser."""
+    parser = argparse.ArgumentParser(prog="python -m training", description="Train and evaluate SCJD lifters.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (
+        _add_teacher_parser,
+        _add_student_parser,
+        _add_evaluate_parser,
+        _add_curves_parser,
+        _add_pack_mocap_parser,
+        _add_mlp_parser,
+        _add_sequences_parser,
+        _add_recipe_parser,
+    ):
+        add(sub)
     return parser
 
 
@@ -259,112 +286,146 @@ def _model_checked(name: str, overrides: dict[str, Any], flag: str) -> None:
     _checked(lambda: model_config(name, **overrides), f"{flag} / model options")
 
 
-def _run(a: argparse.Namespace, argv: list[str]) -> None:
+def _run_train(a: argparse.Namespace, command: list[str], cache: Path | None, progress: bool) -> None:
+    """``teacher`` and ``student``."""
     from training.train_student import StudentSpec, train_students
     from training.train_teacher import RunOptions, train_teacher
 
+    run_dir = a.run_dir or Path("runs") / a.out.name
+    opts = RunOptions(
+        out=a.out, run_dir=run_dir, data=a.data, cache=cache, device=a.device, resume=a.resume,
+        val_windows=a.val_windows, progress=progress, command=command,
+    )  # fmt: skip
+    overrides = _key_values(a.model_arg, "--model-arg")
+    _model_checked(a.model, overrides, "--model")
+    loop = _checked(lambda: _loop_config(a), "training options")
+    distributed.shard_bounds(loop.batch_size)  # under torchrun: fail before loading data
+    if a.command == "teacher":
+        res = train_teacher(opts, loop, a.model, overrides)
+    else:
+        distill = _checked(lambda: _distill_config(a), "distillation options")
+        spec = StudentSpec(a.name, a.out, distill, a.model, a.sampling, overrides)
+        res = train_students(opts, loop, a.teacher, [spec])
+    for name, best in res.best.items():
+        print(
+            f"{name}: best val MPJPE {best:.1f} mm at step {res.best_step[name]}; "
+            f"{res.wall_clock_s / 60:.1f} min; checkpoint {a.out}"
+        )
+
+
+def _run_curves(a: argparse.Namespace, command: list[str], cache: Path | None, progress: bool) -> None:
+    from training.curves import plot_curves
+
+    print(f"wrote {plot_curves(a.runs, a.out, a.title)}")
+
+
+def _run_pack_mocap(a: argparse.Namespace, command: list[str], cache: Path | None, progress: bool) -> None:
+    from training.common import load_mocap_data, write_mocap_pack
+
+    mocap = load_mocap_data(a.data, cache, progress)
+    path = write_mocap_pack(mocap, a.out)
+    size = path.stat().st_size / 2**20
+    print(f"wrote {path} ({size:.1f} MiB): " + ", ".join(f"{k} {len(v)} clips" for k, v in mocap.splits.items()))
+
+
+def _run_mlp(a: argparse.Namespace, command: list[str], cache: Path | None, progress: bool) -> None:
+    from training.reference import MLPTrainOptions, train_mlp
+
+    tr = train_mlp(
+        MLPTrainOptions(
+            out=a.out, minutes=a.minutes, max_steps=a.steps, window=a.window, batch_windows=a.batch_windows,
+            frames_per_window=a.frames_per_window, lr=a.lr, seed=a.seed, noise=a.noise, val_windows=a.val_windows,
+            data=a.data, cache=cache, device=a.device, progress=progress, command=command,
+        )
+    )  # fmt: skip
+    print(f"mlp: {tr['steps_done']} steps in {tr['wall_clock_s'] / 60:.1f} min; checkpoint {a.out}")
+
+
+def _run_sequences(a: argparse.Namespace, command: list[str], cache: Path | None, progress: bool) -> None:
+    from training.sequences import generate
+
+    seqs = generate(a.out, a.data, a.split, a.sequences, a.frames, a.seed, a.noise, cache, progress, command)
+    d = seqs.describe()
+    print(
+        f"wrote {a.out} ({a.out.stat().st_size / 1e6:.1f} MB): {d['sequences']} sequences x {d['frames']} frames "
+        f"= {d['total_frames']} frames of '{a.split}' (subjects {', '.join(d['subjects'])}), noise {a.noise}, "
+        f"{d['padded_fraction']:.0%} padding; sha256 {d['sha256']}"
+    )
+
+
+def _student_paths(items: list[str]) -> list[tuple[str, Path]]:
+    """``--students NAME=PATH ...`` as ``(name, path)`` pairs."""
+    students = []
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise ScjdError(f"--students expects NAME=PATH, got {item!r}")
+        students.append((name, Path(path)))
+    return students
+
+
+def _run_evaluate(a: argparse.Namespace, command: list[str], cache: Path | None, progress: bool) -> None:
+    from training.evaluate import EvalOptions, evaluate, summary, write_results
+    from training.model_card import write_model_card
+
+    students = _student_paths(a.students)
+    results = evaluate(
+        EvalOptions(
+            teacher=a.teacher, students=students, data=a.data, split=a.split, windows=a.windows,
+            batch_size=a.batch_size, seed=a.seed, device=a.device, latency_repeats=a.latency_repeats,
+            cache=cache, command=command, sequences=a.sequences, mlp=a.mlp, mean_pose=not a.no_mean_pose,
+        )
+    )  # fmt: skip
+    print(summary(results))
+    if a.json:
+        write_results(results, a.json)
+    if a.model_card:
+        write_model_card(results, a.model_card, extra=a.card_extra)
+
+
+def _run_recipe(a: argparse.Namespace, command: list[str], cache: Path | None, progress: bool) -> None:
+    from training.recipe import RecipeOptions, run_recipe
+
+    t_over = _key_values(a.teacher_arg, "--teacher-arg")
+    s_over = _key_values(a.student_arg, "--student-arg")
+    _model_checked(a.teacher_model, t_over, "--teacher-model")
+    _model_checked(a.student_model, s_over, "--student-model")
+    distributed.shard_bounds(a.teacher_batch_size, flag="--teacher-batch-size")
+    distributed.shard_bounds(a.student_batch_size, flag="--student-batch-size")
+    run_recipe(
+        RecipeOptions(
+            out=a.out, runs=a.runs, teacher_loop=_checked(lambda: _loop_config(a, "teacher-"), "teacher options"),
+            student_loop=_checked(lambda: _loop_config(a, "student-"), "student options"),
+            teacher_model=a.teacher_model, teacher_overrides=t_over, student_model=a.student_model,
+            student_overrides=s_over, distill=_checked(lambda: _distill_config(a), "distillation options"),
+            data=a.data, cache=cache, device=a.device, val_windows=a.val_windows,
+            eval_windows=a.eval_windows, eval_seed=a.eval_seed, latency_repeats=a.latency_repeats,
+            model_card=a.model_card, results=a.results, resume=a.resume, progress=progress,
+            evaluate=not a.no_eval and distributed.is_main(),  # under torchrun: the ranks train, rank 0 evaluates
+            student_init=a.student_init,
+            command=command, mlp_minutes=a.mlp_minutes if distributed.is_main() else 0.0,
+            **({} if a.sequences is None else {"sequences": None if a.sequences == "none" else Path(a.sequences)}),
+        )
+    )  # fmt: skip
+
+
+#: Subcommand -> its handler ``(args, command line, cache, progress)``; any other command is the recipe.
+_HANDLERS = {
+    "teacher": _run_train,
+    "student": _run_train,
+    "curves": _run_curves,
+    "pack-mocap": _run_pack_mocap,
+    "mlp": _run_mlp,
+    "sequences": _run_sequences,
+    "evaluate": _run_evaluate,
+}
+
+
+def _run(a: argparse.Namespace, argv: list[str]) -> None:
     command = ["python", "-m", "training", *argv]
     cache = None if getattr(a, "no_cache", False) else getattr(a, "cache", None)
     progress = not getattr(a, "quiet", False) and distributed.is_main()  # under torchrun: rank 0's bars only
-    if a.command in ("teacher", "student"):
-        run_dir = a.run_dir or Path("runs") / a.out.name
-        opts = RunOptions(
-            out=a.out, run_dir=run_dir, data=a.data, cache=cache, device=a.device, resume=a.resume,
-            val_windows=a.val_windows, progress=progress, command=command,
-        )  # fmt: skip
-        overrides = _key_values(a.model_arg, "--model-arg")
-        _model_checked(a.model, overrides, "--model")
-        loop = _checked(lambda: _loop_config(a), "training options")
-        distributed.shard_bounds(loop.batch_size)  # under torchrun: fail before loading data
-        if a.command == "teacher":
-            res = train_teacher(opts, loop, a.model, overrides)
-        else:
-            distill = _checked(lambda: _distill_config(a), "distillation options")
-            spec = StudentSpec(a.name, a.out, distill, a.model, a.sampling, overrides)
-            res = train_students(opts, loop, a.teacher, [spec])
-        for name, best in res.best.items():
-            print(
-                f"{name}: best val MPJPE {best:.1f} mm at step {res.best_step[name]}; "
-                f"{res.wall_clock_s / 60:.1f} min; checkpoint {a.out}"
-            )
-    elif a.command == "curves":
-        from training.curves import plot_curves
-
-        print(f"wrote {plot_curves(a.runs, a.out, a.title)}")
-    elif a.command == "pack-mocap":
-        from training.common import load_mocap_data, write_mocap_pack
-
-        mocap = load_mocap_data(a.data, cache, progress)
-        path = write_mocap_pack(mocap, a.out)
-        size = path.stat().st_size / 2**20
-        print(f"wrote {path} ({size:.1f} MiB): " + ", ".join(f"{k} {len(v)} clips" for k, v in mocap.splits.items()))
-    elif a.command == "mlp":
-        from training.reference import MLPTrainOptions, train_mlp
-
-        tr = train_mlp(
-            MLPTrainOptions(
-                out=a.out, minutes=a.minutes, max_steps=a.steps, window=a.window, batch_windows=a.batch_windows,
-                frames_per_window=a.frames_per_window, lr=a.lr, seed=a.seed, noise=a.noise, val_windows=a.val_windows,
-                data=a.data, cache=cache, device=a.device, progress=progress, command=command,
-            )
-        )  # fmt: skip
-        print(f"mlp: {tr['steps_done']} steps in {tr['wall_clock_s'] / 60:.1f} min; checkpoint {a.out}")
-    elif a.command == "sequences":
-        from training.sequences import generate
-
-        seqs = generate(a.out, a.data, a.split, a.sequences, a.frames, a.seed, a.noise, cache, progress, command)
-        d = seqs.describe()
-        print(
-            f"wrote {a.out} ({a.out.stat().st_size / 1e6:.1f} MB): {d['sequences']} sequences x {d['frames']} frames "
-            f"= {d['total_frames']} frames of '{a.split}' (subjects {', '.join(d['subjects'])}), noise {a.noise}, "
-            f"{d['padded_fraction']:.0%} padding; sha256 {d['sha256']}"
-        )
-    elif a.command == "evaluate":
-        from training.evaluate import EvalOptions, evaluate, summary, write_results
-        from training.model_card import write_model_card
-
-        students = []
-        for item in a.students:
-            name, sep, path = item.partition("=")
-            if not sep or not name or not path:
-                raise ScjdError(f"--students expects NAME=PATH, got {item!r}")
-            students.append((name, Path(path)))
-        results = evaluate(
-            EvalOptions(
-                teacher=a.teacher, students=students, data=a.data, split=a.split, windows=a.windows,
-                batch_size=a.batch_size, seed=a.seed, device=a.device, latency_repeats=a.latency_repeats,
-                cache=cache, command=command, sequences=a.sequences, mlp=a.mlp, mean_pose=not a.no_mean_pose,
-            )
-        )  # fmt: skip
-        print(summary(results))
-        if a.json:
-            write_results(results, a.json)
-        if a.model_card:
-            write_model_card(results, a.model_card, extra=a.card_extra)
-    else:
-        from training.recipe import RecipeOptions, run_recipe
-
-        t_over = _key_values(a.teacher_arg, "--teacher-arg")
-        s_over = _key_values(a.student_arg, "--student-arg")
-        _model_checked(a.teacher_model, t_over, "--teacher-model")
-        _model_checked(a.student_model, s_over, "--student-model")
-        distributed.shard_bounds(a.teacher_batch_size, flag="--teacher-batch-size")
-        distributed.shard_bounds(a.student_batch_size, flag="--student-batch-size")
-        run_recipe(
-            RecipeOptions(
-                out=a.out, runs=a.runs, teacher_loop=_checked(lambda: _loop_config(a, "teacher-"), "teacher options"),
-                student_loop=_checked(lambda: _loop_config(a, "student-"), "student options"),
-                teacher_model=a.teacher_model, teacher_overrides=t_over, student_model=a.student_model,
-                student_overrides=s_over, distill=_checked(lambda: _distill_config(a), "distillation options"),
-                data=a.data, cache=cache, device=a.device, val_windows=a.val_windows,
-                eval_windows=a.eval_windows, eval_seed=a.eval_seed, latency_repeats=a.latency_repeats,
-                model_card=a.model_card, results=a.results, resume=a.resume, progress=progress,
-                evaluate=not a.no_eval and distributed.is_main(),  # under torchrun: the ranks train, rank 0 evaluates
-                student_init=a.student_init,
-                command=command, mlp_minutes=a.mlp_minutes if distributed.is_main() else 0.0,
-                **({} if a.sequences is None else {"sequences": None if a.sequences == "none" else Path(a.sequences)}),
-            )
-        )  # fmt: skip
+    _HANDLERS.get(a.command, _run_recipe)(a, command, cache, progress)
 
 
 #: Commands that train data-parallel under ``torchrun`` (see :mod:`training.distributed`).

@@ -180,23 +180,8 @@ def _mlp_stage(opts: RecipeOptions, mocap: Any, teacher_out: Path) -> Path | Non
     return out if Path(f"{out}.safetensors").is_file() else None
 
 
-def run_recipe(opts: RecipeOptions) -> dict[str, Any]:
-    """Train the teacher and the six students, evaluate all, write results and the model card.
-
-    Returns:
-        The evaluation results (see :func:`training.evaluate.evaluate`).
-    """
-    t0 = time.perf_counter()
-    mocap = load_mocap_data(opts.data, opts.cache, opts.progress)
-    common = {
-        "data": opts.data,
-        "cache": opts.cache,
-        "device": opts.device,
-        "val_windows": opts.val_windows,
-        "progress": opts.progress,
-        "mocap": mocap,
-        "command": opts.command,
-    }
+def _teacher_stage(opts: RecipeOptions, common: dict[str, Any]) -> Path:
+    """Stage 1: train the teacher unless it is finished; its checkpoint path."""
     teacher_out = opts.out / "teacher"
     if _finished(teacher_out, _planned_steps(opts.teacher_loop)):
         print(f"[recipe] teacher already trained: {teacher_out}")
@@ -209,6 +194,11 @@ def run_recipe(opts: RecipeOptions) -> dict[str, Any]:
             opts.teacher_model,
             opts.teacher_overrides,
         )
+    return teacher_out
+
+
+def _students_stage(opts: RecipeOptions, common: dict[str, Any], teacher_out: Path, t0: float) -> list[StudentSpec]:
+    """Stage 2: train the six students in lockstep unless all are finished; their specs."""
     specs = student_specs(opts)
     if all(_finished(s.out, _planned_steps(opts.student_loop)) for s in specs):
         print("[recipe] students already trained")
@@ -224,11 +214,13 @@ def run_recipe(opts: RecipeOptions) -> dict[str, Any]:
             teacher_out,
             specs,
         )
-    mlp = _mlp_stage(opts, mocap, teacher_out)
-    if not opts.evaluate:
-        print(f"[recipe] trained in {time.perf_counter() - t0:.0f} s; evaluation skipped (--no-eval)")
-        return {}
-    print(f"[recipe] 3/3 evaluation [{time.perf_counter() - t0:.0f} s so far]")
+    return specs
+
+
+def _evaluate_stage(
+    opts: RecipeOptions, mocap: Any, teacher_out: Path, specs: list[StudentSpec], mlp: Path | None
+) -> dict[str, Any]:
+    """Stage 3: evaluate all seven models; print the summary, write the results and the model card."""
     results = evaluate(
         EvalOptions(
             teacher=teacher_out,
@@ -250,5 +242,33 @@ def run_recipe(opts: RecipeOptions) -> dict[str, Any]:
     write_results(results, opts.results or opts.runs / "results.json")
     if opts.model_card is not None:
         write_model_card(results, opts.model_card)
+    return results
+
+
+def run_recipe(opts: RecipeOptions) -> dict[str, Any]:
+    """Train the teacher and the six students, evaluate all, write results and the model card.
+
+    Returns:
+        The evaluation results (see :func:`training.evaluate.evaluate`).
+    """
+    t0 = time.perf_counter()
+    mocap = load_mocap_data(opts.data, opts.cache, opts.progress)
+    common = {
+        "data": opts.data,
+        "cache": opts.cache,
+        "device": opts.device,
+        "val_windows": opts.val_windows,
+        "progress": opts.progress,
+        "mocap": mocap,
+        "command": opts.command,
+    }
+    teacher_out = _teacher_stage(opts, common)
+    specs = _students_stage(opts, common, teacher_out, t0)
+    mlp = _mlp_stage(opts, mocap, teacher_out)
+    if not opts.evaluate:
+        print(f"[recipe] trained in {time.perf_counter() - t0:.0f} s; evaluation skipped (--no-eval)")
+        return {}
+    print(f"[recipe] 3/3 evaluation [{time.perf_counter() - t0:.0f} s so far]")
+    results = _evaluate_stage(opts, mocap, teacher_out, specs, mlp)
     print(f"[recipe] done in {time.perf_counter() - t0:.0f} s")
     return results

@@ -130,6 +130,105 @@ def _source_file(clip: Any, root: Path) -> str:
         return Path(clip.path).name
 
 
+def _source_entry(it: dict[str, Any], clip: Any, root: Path | None) -> dict[str, Any]:
+    """The meta ``sources`` entry of one drawn item: clip, file, frames, mirror, camera."""
+    return {
+        "clip": it["clip"],
+        "file": _source_file(clip, root) if root is not None else str(clip.name),
+        "first_frame": int(it["frames"][0]),
+        "last_frame": int(it["frames"][-1]),
+        "padded_frames": int(it["padded"].sum()),
+        "flipped": it["flipped"],
+        "camera_fx_fy_cx_cy_w_h": [round(float(v), 3) for v in it["camera"]],
+    }
+
+
+def _draw_arrays(
+    ds: Any, sequences: int, frames: int, root: Path | None
+) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
+    """Draw items ``0 .. sequences-1`` of ``ds`` into the file's arrays (quantised), with their sources."""
+    kp = np.zeros((sequences, frames, NUM_JOINTS, 3), np.float32)
+    poses = np.zeros((sequences, frames, NUM_JOINTS, 3), np.float32)
+    size = np.zeros((sequences, 2), np.int32)
+    cameras = np.zeros((sequences, 6), np.float32)
+    roots = np.zeros((sequences, frames, 3), np.float32)
+    padded = np.zeros((sequences, frames), bool)
+    subjects, sources = [], []
+    for i in range(sequences):
+        it = ds.raw_item(i)
+        kp[i, ..., :2] = _quantise(it["keypoints"], PIXEL_STEP)
+        kp[i, ..., 2] = _quantise(it["confidence"], CONF_STEP)
+        poses[i] = _quantise(it["target"], METRE_STEP)
+        size[i] = [int(it["camera"][4]), int(it["camera"][5])]
+        cameras[i] = it["camera"]
+        roots[i] = _quantise(it["root"], METRE_STEP)
+        padded[i] = it["padded"]
+        subjects.append(it["subject"])
+        sources.append(_source_entry(it, ds.clips[it["clip_index"]], root))
+    poses[:, :, ROOT] = 0.0
+    arrays = {
+        "keypoints_2d": kp,
+        "image_size": size,
+        "poses_3d": poses,
+        "subjects": np.array(subjects, dtype=str),
+        "padded": padded,
+        "camera": cameras,
+        "root_3d": roots,
+    }
+    return arrays, sources
+
+
+def _sequences_meta(
+    ds: Any,
+    clips: list,
+    arrays: dict[str, np.ndarray],
+    sources: list[dict[str, Any]],
+    sequences: int,
+    frames: int,
+    seed: int,
+    noise: str,
+    detector: Any,
+    cam_cfg: Any,
+) -> dict[str, Any]:
+    """The meta dict of a sequence file (see the module docstring)."""
+    return {
+        "format": FORMAT,
+        "sequences": sequences,
+        "frames": frames,
+        "fps": FPS,
+        "joints": list(JOINT_NAMES),
+        "seed": seed,
+        "noise": {
+            "preset": noise,
+            "source": "DetectorNoise.v1()"
+            if noise == "v1" and hasattr(type(detector), "v1")
+            else type(detector).__name__ + "()",
+            "parameters": _jsonable(dataclasses.asdict(detector)),
+        },
+        "camera_config": _jsonable(dataclasses.asdict(cam_cfg)),
+        "dataset": {
+            "class": "training.data.MocapWindowDataset",
+            "window": frames,
+            "train": False,
+            "flip_prob": ds.flip_prob,
+            "bone_scale": list(ds.bone_scale),
+            "limb_scale_std": ds.limb_scale_std,
+        },
+        "storage": {
+            "pixel_step": PIXEL_STEP,
+            "confidence_step": CONF_STEP,
+            "metre_step": METRE_STEP,
+            "note": "values rounded to these exact binary steps before storing",
+        },
+        "padded_fraction": float(arrays["padded"].mean()),
+        "unique_clips": len({s["clip"] for s in sources}),
+        "sources": sources,
+        "licences": _licences(list(clips)),
+        "licence_note": "Derived from the motion capture named in 'licences'; HDM05-derived data is "
+        "distributed under CC BY-SA 3.0 with the attribution given there.",
+    }
+
+
 def make_sequences(
     clips: list,
     sequences: int = 256,
@@ -165,81 +264,8 @@ def make_sequences(
     ds = MocapWindowDataset(
         clips, window=frames, samples=sequences, seed=seed, noise=detector, camera=cam_cfg, train=False
     )
-    kp = np.zeros((sequences, frames, NUM_JOINTS, 3), np.float32)
-    poses = np.zeros((sequences, frames, NUM_JOINTS, 3), np.float32)
-    size = np.zeros((sequences, 2), np.int32)
-    cameras = np.zeros((sequences, 6), np.float32)
-    roots = np.zeros((sequences, frames, 3), np.float32)
-    padded = np.zeros((sequences, frames), bool)
-    subjects, sources = [], []
-    for i in range(sequences):
-        it = ds.raw_item(i)
-        kp[i, ..., :2] = _quantise(it["keypoints"], PIXEL_STEP)
-        kp[i, ..., 2] = _quantise(it["confidence"], CONF_STEP)
-        poses[i] = _quantise(it["target"], METRE_STEP)
-        size[i] = [int(it["camera"][4]), int(it["camera"][5])]
-        cameras[i] = it["camera"]
-        roots[i] = _quantise(it["root"], METRE_STEP)
-        padded[i] = it["padded"]
-        subjects.append(it["subject"])
-        clip = ds.clips[it["clip_index"]]
-        sources.append(
-            {
-                "clip": it["clip"],
-                "file": _source_file(clip, root) if root is not None else str(clip.name),
-                "first_frame": int(it["frames"][0]),
-                "last_frame": int(it["frames"][-1]),
-                "padded_frames": int(it["padded"].sum()),
-                "flipped": it["flipped"],
-                "camera_fx_fy_cx_cy_w_h": [round(float(v), 3) for v in it["camera"]],
-            }
-        )
-    poses[:, :, ROOT] = 0.0
-    arrays = {
-        "keypoints_2d": kp,
-        "image_size": size,
-        "poses_3d": poses,
-        "subjects": np.array(subjects, dtype=str),
-        "padded": padded,
-        "camera": cameras,
-        "root_3d": roots,
-    }
-    meta = {
-        "format": FORMAT,
-        "sequences": sequences,
-        "frames": frames,
-        "fps": FPS,
-        "joints": list(JOINT_NAMES),
-        "seed": seed,
-        "noise": {
-            "preset": noise,
-            "source": "DetectorNoise.v1()"
-            if noise == "v1" and hasattr(type(detector), "v1")
-            else type(detector).__name__ + "()",
-            "parameters": _jsonable(dataclasses.asdict(detector)),
-        },
-        "camera_config": _jsonable(dataclasses.asdict(cam_cfg)),
-        "dataset": {
-            "class": "training.data.MocapWindowDataset",
-            "window": frames,
-            "train": False,
-            "flip_prob": ds.flip_prob,
-            "bone_scale": list(ds.bone_scale),
-            "limb_scale_std": ds.limb_scale_std,
-        },
-        "storage": {
-            "pixel_step": PIXEL_STEP,
-            "confidence_step": CONF_STEP,
-            "metre_step": METRE_STEP,
-            "note": "values rounded to these exact binary steps before storing",
-        },
-        "padded_fraction": float(padded.mean()),
-        "unique_clips": len({s["clip"] for s in sources}),
-        "sources": sources,
-        "licences": _licences(list(clips)),
-        "licence_note": "Derived from the motion capture named in 'licences'; HDM05-derived data is "
-        "distributed under CC BY-SA 3.0 with the attribution given there.",
-    }
+    arrays, sources = _draw_arrays(ds, sequences, frames, root)
+    meta = _sequences_meta(ds, clips, arrays, sources, sequences, frames, seed, noise, detector, cam_cfg)
     return arrays, meta
 
 
@@ -337,14 +363,8 @@ def _bad(path: Path, problem: str) -> InputError:
     )
 
 
-def load_sequences(path: str | os.PathLike[str]) -> EvalSequences:
-    """Read and check a sequence file.
-
-    Raises:
-        InputError: naming the file and what to do, when it is missing, unreadable, lacks a
-            key, has wrong shapes or types, or holds NaN / infinite / out-of-range values.
-    """
-    path = Path(path)
+def _read_npz(path: Path) -> tuple[bytes, dict[str, np.ndarray]]:
+    """The file's bytes and its arrays (all :data:`REQUIRED` keys present)."""
     if not path.is_file():
         raise InputError(
             f"evaluation sequence file {path} not found: write it with `python -m training sequences --out {path}`"
@@ -360,7 +380,13 @@ def load_sequences(path: str | os.PathLike[str]) -> EvalSequences:
         raise
     except Exception as exc:  # zipfile, numpy and pickle refusals raise several types
         raise _bad(path, f"it cannot be read as .npz ({type(exc).__name__}: {exc})") from None
-    kp, size, poses, subjects = (arrays[k] for k in ("keypoints_2d", "image_size", "poses_3d", "subjects"))
+    return blob, arrays
+
+
+def _check_required(
+    path: Path, kp: np.ndarray, size: np.ndarray, poses: np.ndarray, subjects: np.ndarray
+) -> tuple[int, int]:
+    """Check the shapes, types and values of the required arrays; returns ``(N, F)``."""
     if kp.ndim != 4 or kp.shape[2:] != (NUM_JOINTS, 3) or kp.shape[0] < 1 or kp.shape[1] < 2:
         raise _bad(path, f"keypoints_2d has shape {kp.shape}, expected (N, F, {NUM_JOINTS}, 3) with N >= 1, F >= 2")
     n, f = kp.shape[:2]
@@ -380,6 +406,11 @@ def load_sequences(path: str | os.PathLike[str]) -> EvalSequences:
     conf = kp[..., 2]
     if (conf < 0).any() or (conf > 1).any():
         raise _bad(path, "the confidence channel of keypoints_2d leaves [0, 1]")
+    return n, f
+
+
+def _check_optional(path: Path, arrays: dict[str, np.ndarray], n: int, f: int, size: np.ndarray) -> None:
+    """Check ``padded``, ``camera`` and ``root_3d`` when the file has them."""
     padded = arrays.get("padded")
     if padded is not None and padded.shape != (n, f):
         raise _bad(path, f"padded has shape {padded.shape}, expected ({n}, {f})")
@@ -391,12 +422,32 @@ def load_sequences(path: str | os.PathLike[str]) -> EvalSequences:
             raise _bad(path, f"{name} has shape {arr.shape} and dtype {arr.dtype}, expected finite numbers {shape}")
     if camera is not None and ((camera[:, :2] <= 0).any() or (camera[:, 4:] != size).any()):
         raise _bad(path, "camera holds a focal length <= 0 or an image size other than image_size's")
+
+
+def _read_meta(path: Path, meta_array: np.ndarray) -> dict[str, Any]:
     try:
-        meta = json.loads(str(arrays["meta"]))
+        meta = json.loads(str(meta_array))
     except json.JSONDecodeError as exc:
         raise _bad(path, f"meta is not JSON ({exc})") from None
     if not isinstance(meta, dict):
         raise _bad(path, "meta is not a JSON object")
+    return meta
+
+
+def load_sequences(path: str | os.PathLike[str]) -> EvalSequences:
+    """Read and check a sequence file.
+
+    Raises:
+        InputError: naming the file and what to do, when it is missing, unreadable, lacks a
+            key, has wrong shapes or types, or holds NaN / infinite / out-of-range values.
+    """
+    path = Path(path)
+    blob, arrays = _read_npz(path)
+    kp, size, poses, subjects = (arrays[k] for k in ("keypoints_2d", "image_size", "poses_3d", "subjects"))
+    n, f = _check_required(path, kp, size, poses, subjects)
+    _check_optional(path, arrays, n, f, size)
+    meta = _read_meta(path, arrays["meta"])
+    padded, camera, root_3d = arrays.get("padded"), arrays.get("camera"), arrays.get("root_3d")
     return EvalSequences(
         path=path,
         sha256=hashlib.sha256(blob).hexdigest(),

@@ -135,6 +135,110 @@ def _parse_bone(block: list[tuple[int, list[str]]], path: Path) -> AsfBone:
     return AsfBone(name, direction, length, axis, order, dof)
 
 
+@dataclass
+class _AsfParse:
+    """What :func:`read_asf` has read so far (the header values start at their defaults)."""
+
+    length_unit: float = 1.0
+    degrees: bool = True
+    root_order: list[str] = field(default_factory=lambda: list(_ROOT_KEYS))
+    root_axis: str = "XYZ"
+    root_pos: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    root_ori: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    bones: dict[str, AsfBone] = field(default_factory=dict)
+    block: list[tuple[int, list[str]]] | None = None  # the open ``begin`` ... ``end`` bone block
+    hierarchy: list[tuple[int, list[str]]] = field(default_factory=list)
+
+
+def _asf_units_line(st: _AsfParse, parts: list[str], path: Path, i: int) -> None:
+    if parts[0].lower() == "length":
+        st.length_unit = float(_floats(parts[1:], 1, path, i, "length unit")[0])
+    elif parts[0].lower() == "angle":
+        st.degrees = parts[1].lower().startswith("deg")
+
+
+def _asf_root_line(st: _AsfParse, parts: list[str], path: Path, i: int) -> None:
+    key = parts[0].lower()
+    if key == "order":
+        st.root_order = [p.upper() for p in parts[1:]]
+        if not set(st.root_order) <= set(_ROOT_KEYS):
+            raise _fail(path, i, f"bad root order {' '.join(parts[1:])}", "ASF")
+    elif key == "axis":
+        st.root_axis = parts[1].upper()
+    elif key == "position":
+        st.root_pos = _floats(parts[1:], 3, path, i, "root position")
+    elif key == "orientation":
+        st.root_ori = _floats(parts[1:], 3, path, i, "root orientation")
+
+
+def _asf_bonedata_line(st: _AsfParse, parts: list[str], path: Path, i: int) -> None:
+    if parts[0].lower() == "begin":
+        st.block = []
+    elif parts[0].lower() == "end":
+        if st.block is None:
+            raise _fail(path, i, "'end' without 'begin'", "ASF")
+        bone = _parse_bone(st.block, path)
+        st.bones[bone.name] = bone
+        st.block = None
+    elif st.block is not None:
+        st.block.append((i, parts))
+
+
+def _parse_asf_lines(lines: list[str], path: Path) -> _AsfParse:
+    """Read the ``:units``, ``:root``, ``:bonedata`` and ``:hierarchy`` sections."""
+    st = _AsfParse()
+    section = ""
+    for i, raw in enumerate(lines, start=1):
+        s = raw.strip()
+        if not s or s.startswith("#"):
+            continue
+        parts = s.split()
+        if s.startswith(":"):
+            section = parts[0][1:].lower()
+            continue
+        if section == "units" and len(parts) >= 2:
+            _asf_units_line(st, parts, path, i)
+        elif section == "root":
+            _asf_root_line(st, parts, path, i)
+        elif section == "bonedata":
+            _asf_bonedata_line(st, parts, path, i)
+        elif section == "hierarchy" and parts[0].lower() not in ("begin", "end"):
+            st.hierarchy.append((i, parts))
+    if st.block is not None:
+        raise _fail(path, len(lines), "file ends inside a bone (truncated)", "ASF")
+    if not st.bones or not st.hierarchy:
+        raise _fail(path, len(lines), "no :bonedata or no :hierarchy (truncated?)", "ASF")
+    return st
+
+
+def _link_hierarchy(bones: dict[str, AsfBone], hierarchy: list[tuple[int, list[str]]], path: Path) -> None:
+    """Set every bone's ``parent`` and ``children`` from the ``:hierarchy`` lines."""
+    for ln, parts in hierarchy:
+        parent = parts[0]
+        if parent != "root" and parent not in bones:
+            raise _fail(path, ln, f"hierarchy names unknown bone '{parent}'", "ASF")
+        for child in parts[1:]:
+            if child not in bones:
+                raise _fail(path, ln, f"hierarchy names unknown bone '{child}'", "ASF")
+            bones[child].parent = parent
+            if parent != "root":
+                bones[parent].children.append(child)
+
+
+def _bone_order(bones: dict[str, AsfBone], path: Path) -> list[str]:
+    """Bone names breadth-first from the root (parents before children)."""
+    order: list[str] = []
+    frontier = [b for b in bones.values() if b.parent == "root"]
+    while frontier:
+        bone = frontier.pop(0)
+        order.append(bone.name)
+        frontier.extend(bones[c] for c in bone.children)
+    if len(order) != len(bones):
+        lost = sorted(set(bones) - set(order))
+        raise _fail(path, None, f"bone(s) not reachable from the root: {', '.join(lost)}", "ASF")
+    return order
+
+
 def read_asf(path: str | Path) -> AsfSkeleton:
     """Read an ASF skeleton.
 
@@ -148,76 +252,12 @@ def read_asf(path: str | Path) -> AsfSkeleton:
         InputError: the file is missing or malformed (the message names file and line).
     """
     path = Path(path)
-    lines = _read_lines(path, "ASF")
-    section = ""
-    length_unit, degrees = 1.0, True
-    root_order, root_axis = list(_ROOT_KEYS), "XYZ"
-    root_pos, root_ori = np.zeros(3), np.zeros(3)
-    bones: dict[str, AsfBone] = {}
-    block: list[tuple[int, list[str]]] | None = None
-    hierarchy: list[tuple[int, list[str]]] = []
-    for i, raw in enumerate(lines, start=1):
-        s = raw.strip()
-        if not s or s.startswith("#"):
-            continue
-        parts = s.split()
-        if s.startswith(":"):
-            section = parts[0][1:].lower()
-            continue
-        if section == "units" and len(parts) >= 2:
-            if parts[0].lower() == "length":
-                length_unit = float(_floats(parts[1:], 1, path, i, "length unit")[0])
-            elif parts[0].lower() == "angle":
-                degrees = parts[1].lower().startswith("deg")
-        elif section == "root":
-            key = parts[0].lower()
-            if key == "order":
-                root_order = [p.upper() for p in parts[1:]]
-                if not set(root_order) <= set(_ROOT_KEYS):
-                    raise _fail(path, i, f"bad root order {' '.join(parts[1:])}", "ASF")
-            elif key == "axis":
-                root_axis = parts[1].upper()
-            elif key == "position":
-                root_pos = _floats(parts[1:], 3, path, i, "root position")
-            elif key == "orientation":
-                root_ori = _floats(parts[1:], 3, path, i, "root orientation")
-        elif section == "bonedata":
-            if parts[0].lower() == "begin":
-                block = []
-            elif parts[0].lower() == "end":
-                if block is None:
-                    raise _fail(path, i, "'end' without 'begin'", "ASF")
-                bone = _parse_bone(block, path)
-                bones[bone.name] = bone
-                block = None
-            elif block is not None:
-                block.append((i, parts))
-        elif section == "hierarchy" and parts[0].lower() not in ("begin", "end"):
-            hierarchy.append((i, parts))
-    if block is not None:
-        raise _fail(path, len(lines), "file ends inside a bone (truncated)", "ASF")
-    if not bones or not hierarchy:
-        raise _fail(path, len(lines), "no :bonedata or no :hierarchy (truncated?)", "ASF")
-    for ln, parts in hierarchy:
-        parent = parts[0]
-        if parent != "root" and parent not in bones:
-            raise _fail(path, ln, f"hierarchy names unknown bone '{parent}'", "ASF")
-        for child in parts[1:]:
-            if child not in bones:
-                raise _fail(path, ln, f"hierarchy names unknown bone '{child}'", "ASF")
-            bones[child].parent = parent
-            if parent != "root":
-                bones[parent].children.append(child)
-    order: list[str] = []
-    frontier = [b for b in bones.values() if b.parent == "root"]
-    while frontier:
-        bone = frontier.pop(0)
-        order.append(bone.name)
-        frontier.extend(bones[c] for c in bone.children)
-    if len(order) != len(bones):
-        lost = sorted(set(bones) - set(order))
-        raise _fail(path, None, f"bone(s) not reachable from the root: {', '.join(lost)}", "ASF")
-    return AsfSkeleton(str(path), length_unit, degrees, root_order, root_axis, root_pos, root_ori, bones, order)
+    st = _parse_asf_lines(_read_lines(path, "ASF"), path)
+    _link_hierarchy(st.bones, st.hierarchy, path)
+    order = _bone_order(st.bones, path)
+    return AsfSkeleton(
+        str(path), st.length_unit, st.degrees, st.root_order, st.root_axis, st.root_pos, st.root_ori, st.bones, order
+    )
 
 
 def _fps_from_name(path: Path) -> float:
