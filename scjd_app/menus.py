@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
 )
+
+from scjd_app.widgets.palette import NICE_SCALES_MM
 
 
 class ViewerWindow(Protocol):
@@ -37,13 +39,15 @@ class ViewerWindow(Protocol):
 
     def menuBar(self) -> Any: ...
     def addToolBar(self, title: str) -> Any: ...
-    def grab(self) -> Any: ...
+    def screenshot(self) -> Any: ...
     def close(self) -> bool: ...
     def show_error(self, message: str) -> None: ...
     def open_input(self, spec: str, live: bool = False, roi: tuple[float, ...] | None = None) -> bool: ...
     def redraw(self) -> None: ...
     def choose_person(self) -> bool: ...
     def follow_anyone(self) -> None: ...
+    def frame_skeletons(self) -> None: ...
+    def choose_error_scale(self, scale_mm: float | None) -> None: ...
     def export(self, out_dir: Any, stem: str, formats: Any, backends: Any) -> list[Path]: ...
 
 
@@ -107,6 +111,10 @@ def build_menus(window: ViewerWindow) -> None:
     follow.setToolTip("keep the 3D views centred on the skeleton as it moves over the floor")
     follow.toggled.connect(lambda on: _set_overlay(window, "follow", on))
     view_menu.addActions([smooth, ghost, third, follow])
+    frame = _action(window, "&Frame the skeletons (3D views)", window.frame_skeletons, "F")
+    frame.setToolTip("fit the 3D views to the skeletons again (zooming with the wheel stops the automatic fit)")
+    view_menu.addAction(frame)
+    _add_scale_menu(window, view_menu.addMenu("Joint &error colours"))
     window.smoothing_action = smooth
     window.follow_action = follow
 
@@ -124,6 +132,18 @@ def build_menus(window: ViewerWindow) -> None:
     tools = window.addToolBar("main")
     tools.setMovable(False)
     tools.addActions([open_video, choose, export, shot])
+
+
+def _add_scale_menu(window: ViewerWindow, menu: QMenu) -> None:
+    """Automatic, or a fixed error (mm) at which the joint colours turn full red."""
+    group = QActionGroup(window)
+    choices: list[tuple[str, float | None]] = [("&Automatic (the clip's 90th percentile)", None)]
+    choices += [(f"{mm:.0f} mm", mm) for mm in NICE_SCALES_MM]
+    for text, mm in choices:
+        action = QAction(text, window, checkable=True, checked=mm is None)
+        action.triggered.connect(lambda _on=False, mm=mm: window.choose_error_scale(mm))
+        group.addAction(action)
+        menu.addAction(action)
 
 
 def _set_overlay(window: ViewerWindow, attr: str, on: bool) -> None:
@@ -183,7 +203,7 @@ def choose_checkpoint(window: ViewerWindow, backend: str) -> None:
 def screenshot_dialog(window: ViewerWindow) -> None:
     """Ask for a PNG path and save a screenshot of the window there."""
     path, _ = QFileDialog.getSaveFileName(window, "Save screenshot", "scjd.png", "PNG images (*.png)")
-    if path and not window.grab().save(path):
+    if path and not window.screenshot().save(path):
         window.show_error(f"could not write {path}: choose a writable folder")
 
 

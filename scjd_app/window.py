@@ -10,8 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QPoint, QRect, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -29,8 +29,9 @@ from scjd_app import menus
 from scjd_app.cache import ResultCache
 from scjd_app.widgets.attention import AttentionPanel
 from scjd_app.widgets.errors import ErrorPanel
-from scjd_app.widgets.palette import ERROR_SCALE_MM
-from scjd_app.widgets.skeleton3d import Skeleton3DPanel, link_cameras
+from scjd_app.widgets.legend import ViewLegend
+from scjd_app.widgets.palette import auto_error_scale
+from scjd_app.widgets.skeleton3d import Skeleton3DPanel, frame_views, link_cameras
 from scjd_app.widgets.transport import Transport
 from scjd_app.widgets.video import VideoPanel
 from scjd_app.worker import Job, PipelineWorker, ViewFrame, default_pipeline, default_source
@@ -51,8 +52,9 @@ LIVE_CAPACITY = 600
 TRACE_FRAMES = 90
 
 
-def _view_legend(overlay: str) -> str:
-    return f"joints: green 0 → red ≥ {ERROR_SCALE_MM:.0f} mm · white: other model · green lines: {overlay}"
+#: While playing (or live), the slow panels (per-joint error, time cursor, attention) are
+#: redrawn at most this often; the video and the 3D views draw every frame.
+SLOW_PANEL_INTERVAL_S = 0.1
 
 
 class MainWindow(QMainWindow):
@@ -91,6 +93,9 @@ class MainWindow(QMainWindow):
         self._dirty = False
         self._draw_times: deque[float] = deque(maxlen=60)
         self.latencies_ms: deque[float] = deque(maxlen=120)
+        self.error_scale_choice: float | None = None  # None: automatic
+        self._slow_drawn_at = 0.0
+        self._snap_views = True
         self.status_text = ""
         self._build_ui()
         self._build_shortcuts()
@@ -105,14 +110,13 @@ class MainWindow(QMainWindow):
         self.video = VideoPanel()
         self.video.personChosen.connect(self._on_person_chosen)
         self._choice_job: Job | None = None
-        legend = _view_legend("MediaPipe")
+        legend = "joint colours: the per-joint distance between the models (or to the ground truth)"
         self.teacher_view = Skeleton3DPanel("teacher", "teacher 3D")
         self.student_view = Skeleton3DPanel("student", "student 3D")
         for panel in (self.teacher_view, self.student_view):
             panel.title.setToolTip(legend)
-        self.view_legend = QLabel(legend)
-        self.view_legend.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.view_legend.setStyleSheet("color: #555; font-size: 9pt;")
+        self.view_legend = ViewLegend()
+        self.view_legend.setToolTip(legend)
         link_cameras(self.teacher_view.view, self.student_view.view)
         top = QSplitter(Qt.Orientation.Horizontal)
         for w in (self.video, self.teacher_view, self.student_view):
@@ -218,6 +222,7 @@ class MainWindow(QMainWindow):
         self.world = {}
         self.position, self._play_pos, self._drawn = 0, 0.0, None
         self.latencies_ms.clear()
+        self._snap_views = True  # frame the first skeletons at once
         worker = PipelineWorker(job, source, self._pipeline_for)
         self.worker = worker
         info = worker.info
@@ -268,8 +273,39 @@ class MainWindow(QMainWindow):
         for frame in worker.mailbox.drain():
             self.cache.add(frame)
         self.progress.setValue(self.cache.contiguous())
-        self.errors.set_curves(self.cache.mean_error_curves())
+        curves = self.cache.mean_error_curves()
+        self.errors.set_curves(curves)
+        if self.error_scale_choice is None:
+            values = [v for _idx, v in curves.values()]
+            self._set_error_scale(auto_error_scale(np.concatenate(values) if values else np.zeros(0)))
         self._dirty = True
+        newest = self.cache.newest
+        if worker.job.live and newest is not None and newest is not self._drawn:  # now, not at the next tick
+            self.position = newest.index
+            self._draw(newest)
+
+    def _set_error_scale(self, scale_mm: float) -> None:
+        """The joint error (mm) drawn full red in the 3D views, the bars and the legend."""
+        for panel in (self.teacher_view, self.student_view):
+            panel.scale_mm = scale_mm
+        self.errors.set_scale(scale_mm)
+        self.view_legend.bar.set_scale(scale_mm, auto=self.error_scale_choice is None)
+
+    def choose_error_scale(self, scale_mm: float | None) -> None:
+        """Fix the error colour scale (mm at full red), or None: automatic (the clip's 90th
+        percentile of the per-frame mean error, rounded up)."""
+        self.error_scale_choice = scale_mm
+        if scale_mm is None:
+            values = [v for _idx, v in self.cache.mean_error_curves().values()]
+            scale_mm = auto_error_scale(np.concatenate(values) if values else np.zeros(0))
+        self._set_error_scale(scale_mm)
+        self.redraw()
+
+    def frame_skeletons(self) -> None:
+        """Fit the 3D views to the skeletons again (after the user zoomed)."""
+        for panel in (self.teacher_view, self.student_view):
+            panel.view.auto_fit = True
+        frame_views([self.teacher_view, self.student_view], snap=True)
 
     def _on_done(self, cancelled: bool) -> None:
         self._drain()
@@ -448,23 +484,28 @@ class MainWindow(QMainWindow):
         overlay = res.poses.get(truth) if truth else res.poses.get("mediapipe")
         series = frame.errors
         what = "error against ground truth" if truth else "teacher vs student"
-        legend = _view_legend("ground truth" if truth else "MediaPipe")
-        if self.view_legend.text() != legend:
-            self.view_legend.setText(legend)
+        self.view_legend.set_overlay("ground truth" if truth else "MediaPipe", what)
         colour_t = series.get("teacher", frame.error_mm)
         colour_s = series.get("student", frame.error_mm)
         world_t, trace_t = self._world_at("teacher", res.index)
         world_s, trace_s = self._world_at("student", res.index)
         self.teacher_view.set_pose(teacher, colour_t, ghost=student, overlay=overlay, world=world_t, trace=trace_t)
         self.student_view.set_pose(student, colour_s, ghost=teacher, overlay=overlay, world=world_s, trace=trace_s)
-        if self.tabs.currentWidget() is self.attention:
-            self.attention.set_attention(res.attention)
-        else:
-            self.errors.set_errors(series, what)
-            self.errors.set_cursor(res.index)
+        now = time.perf_counter()
+        live = self.worker is not None and self.worker.job.live
+        moving = live or self.transport.playing
+        # frame the skeletons: smoothly while playing, at once when paused (seeking) or first shown
+        frame_views([self.teacher_view, self.student_view], snap=self._snap_views or not moving)
+        self._snap_views = self._snap_views and teacher is None and student is None
+        if not moving or now - self._slow_drawn_at >= SLOW_PANEL_INTERVAL_S:  # slow panels at a lower rate
+            self._slow_drawn_at = now
+            if self.tabs.currentWidget() is self.attention:
+                self.attention.set_attention(res.attention)
+            else:
+                self.errors.set_errors(series, what)
+                self.errors.set_cursor(res.index)
         total = self.worker.info.frame_count if self.worker else None
         self.transport.show_position(res.index, res.time_s, total)
-        now = time.perf_counter()
         self._draw_times.append(now)
         if res.latency_s is not None and self.worker is not None and self.worker.job.live:
             self.latencies_ms.append((res.latency_s + now - frame.received_s) * 1000.0)
@@ -494,6 +535,18 @@ class MainWindow(QMainWindow):
             if self.worker.mailbox.dropped:
                 parts.append(f"dropped {self.worker.mailbox.dropped}")
         self.stats.setText("   ·   ".join(parts))
+
+    def screenshot(self) -> QPixmap:
+        """The window as it is on screen, the 3D views included (they are native OpenGL
+        windows, which ``QWidget.grab`` leaves out)."""
+        pixmap = self.grab()
+        painter = QPainter(pixmap)
+        for panel in (self.teacher_view, self.student_view):
+            if panel.view_widget.isVisible():
+                where = QRect(panel.view_widget.mapTo(self, QPoint(0, 0)), panel.view_widget.size())
+                painter.drawImage(where, panel.view.grabFramebuffer())
+        painter.end()
+        return pixmap
 
     # ------------------------------------------------------------------------ export
     def export(self, out_dir: str | Path, stem: str, formats: Sequence[str], backends: Sequence[str]) -> list[Path]:

@@ -110,6 +110,7 @@ def make_view_frame(result: FrameResult) -> ViewFrame:
     """Wrap a core result for display (runs on the worker thread)."""
     import cv2
 
+    received = time.perf_counter()  # before the encoding: the latency shown includes it
     jpeg, width, height = None, 0, 0
     pair = teacher_student_error(result)
     if result.image is not None:
@@ -128,6 +129,7 @@ def make_view_frame(result: FrameResult) -> ViewFrame:
         height=height,
         error_mm=pair,
         errors=errors_against_truth(result) or ({} if pair is None else {TEACHER_VS_STUDENT: pair}),
+        received_s=received,
     )
 
 

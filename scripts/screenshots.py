@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from PySide6.QtCore import QEvent
 from virtual_display import virtual_display
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,7 +104,7 @@ def take(args: argparse.Namespace) -> list[Path]:
     shots = []
     window.tabs.setCurrentWidget(window.errors)
     _settle(app, 0.5)
-    main = window.grab()
+    main = window.screenshot()
     _check_not_black(window.teacher_view.view.grabFramebuffer(), "the teacher 3D view")
     _check_not_black(window.student_view.view.grabFramebuffer(), "the student 3D view")
     shots.append((main, "main.png"))
@@ -119,6 +120,7 @@ def take(args: argparse.Namespace) -> list[Path]:
         written.append(path)
     window.close()
     window.deleteLater()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)  # delete it now: its GL windows too
     app.processEvents()
     app.shutdown()  # before the virtual display goes away
     return written
@@ -131,7 +133,7 @@ def _person_shots(app, window, args: argparse.Namespace, target: int) -> list[Pa
         raise SystemExit(f"fewer than {args.person} people were offered")
     _settle(app, 0.5)
     written = [args.out / "choose_person.png", args.out / "tracked_person.png"]
-    window.grab().save(str(written[0]))
+    window.screenshot().save(str(written[0]))
     window.video.personChosen.emit(window.video.candidates[args.person - 1])
     end = time.perf_counter() + args.timeout
     while window.processing and time.perf_counter() < end:
@@ -140,9 +142,10 @@ def _person_shots(app, window, args: argparse.Namespace, target: int) -> list[Pa
     _settle(app, 0.3)
     window.seek(target)
     _settle(app, 0.5)
-    window.grab().save(str(written[1]))
+    window.screenshot().save(str(written[1]))
     window.close()
     window.deleteLater()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)  # delete it now: its GL windows too
     app.processEvents()
     app.shutdown()
     return written

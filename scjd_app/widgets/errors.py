@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from scjd_app.widgets.attention import RotatedLabelAxis
-from scjd_app.widgets.palette import BACKGROUND, error_colors, model_color, short_joint_name
+from scjd_app.widgets.palette import BACKGROUND, ERROR_SCALE_MM, error_colors, model_color, short_joint_name
 from scjd_core.skeleton import NUM_JOINTS
 
 
@@ -54,6 +54,9 @@ class ErrorPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.graphics, 1)
         self.values: dict[str, np.ndarray] = {}
+        self.scale_mm = ERROR_SCALE_MM
+        self._layout_key: tuple = ()
+        self._y_top = 0.0
 
     def _bar_item(self, name: str, slot: int, slots: int) -> pg.BarGraphItem:
         width = 0.8 / slots
@@ -64,26 +67,43 @@ class ErrorPanel(QWidget):
             self.bars[name] = item
             self.bars_plot.addItem(item)
             self.legend.addItem(item, name)
-        offset = (slot - (slots - 1) / 2) * width
-        item.setOpts(x=np.arange(NUM_JOINTS) + offset, width=width)
         return item
+
+    def _place_bars(self, names: list[str]) -> None:
+        """Side-by-side slots for the series (only when the set of series changes: each
+        ``setOpts`` redraws the bars' picture)."""
+        key = tuple(names)
+        if key == self._layout_key:
+            return
+        self._layout_key = key
+        width = 0.8 / max(len(names), 1)
+        for slot, name in enumerate(names):
+            offset = (slot - (len(names) - 1) / 2) * width
+            self._bar_item(name, slot, len(names)).setOpts(x=np.arange(NUM_JOINTS) + offset, width=width)
+        for name, item in self.bars.items():
+            if name not in key:
+                item.setOpts(height=np.zeros(NUM_JOINTS))
+        self.legend.setVisible(len(names) > 1)
+
+    def set_scale(self, scale_mm: float) -> None:
+        """The error (mm) drawn full red, as in the 3D views."""
+        self.scale_mm = float(scale_mm)
 
     def set_errors(self, series: dict[str, np.ndarray], what: str = "teacher vs student") -> None:
         """Show this frame's per-joint errors: series name -> ``(17,)`` mm (may be empty)."""
         self.values = {k: np.asarray(v, dtype=np.float64) for k, v in series.items()}
-        for name in list(self.bars):
-            if name not in self.values:
-                self.bars[name].setOpts(height=np.zeros(NUM_JOINTS))
-        for slot, (name, values) in enumerate(self.values.items()):
-            item = self._bar_item(name, slot, len(self.values))
+        self._place_bars(list(self.values))
+        for name, values in self.values.items():
+            item = self.bars[name]
             if len(self.values) == 1:  # one series: bars coloured like the 3D joints
-                colors = error_colors(values, "byte")
+                colors = error_colors(values, "byte", self.scale_mm)
                 item.setOpts(height=values, brushes=[pg.mkBrush(*(int(v) for v in c)) for c in colors])
             else:
                 item.setOpts(height=values, brushes=None)
-        self.legend.setVisible(len(self.values) > 1)
-        top = max([float(v.max()) for v in self.values.values()] + [10.0])
-        self.bars_plot.setYRange(0, top * (1.3 if len(self.values) > 1 else 1.08), padding=0)
+        top = max([float(v.max()) for v in self.values.values()] + [10.0]) * (1.3 if len(self.values) > 1 else 1.08)
+        if not (0.6 * self._y_top <= top <= self._y_top):  # rescale the axis only when it must change much
+            self._y_top = top * 1.15
+            self.bars_plot.setYRange(0, self._y_top, padding=0)
         if len(self.values) == 1:
             (v,) = self.values.values()
             self.summary.setText(f"{what}: mean {v.mean():.1f} mm, max {v.max():.1f} mm (this frame)")

@@ -16,8 +16,12 @@ MODEL_COLORS: dict[str, tuple[float, float, float, float]] = {
 }
 #: Background of the 3D views and plots.
 BACKGROUND = "#1e1f24"
-#: Per-joint error (mm) at which the joint colour saturates to red.
+#: Per-joint error (mm) at which the joint colour saturates to red, before the clip says otherwise.
 ERROR_SCALE_MM = 80.0
+#: The scales the automatic range rounds up to (mm), and the ones the View menu offers.
+NICE_SCALES_MM = (25.0, 50.0, 80.0, 100.0, 150.0, 200.0, 300.0, 500.0)
+#: The automatic scale puts this percentile of the clip's per-frame mean errors at the top.
+AUTO_SCALE_PERCENTILE = 90.0
 
 _ERROR_MAP = pg.ColorMap(
     pos=np.array([0.0, 0.5, 1.0]),
@@ -30,15 +34,34 @@ def model_color(name: str) -> tuple[float, float, float, float]:
     return MODEL_COLORS.get(name, (0.9, 0.9, 0.9, 1.0))
 
 
-def error_colors(errors_mm: np.ndarray, mode: str = "float") -> np.ndarray:
-    """``(N, 4)`` RGBA for per-joint errors: green (0) -> yellow -> red (>= scale).
+def error_colors(errors_mm: np.ndarray, mode: str = "float", scale_mm: float = ERROR_SCALE_MM) -> np.ndarray:
+    """``(N, 4)`` RGBA for per-joint errors: green (0) -> yellow -> red (>= ``scale_mm``).
 
     Args:
         errors_mm: per-joint errors in millimetres.
         mode: ``"float"`` (0-1, for GL items) or ``"byte"`` (0-255, for brushes).
+        scale_mm: the error drawn full red.
     """
-    x = np.clip(np.asarray(errors_mm, dtype=np.float64) / ERROR_SCALE_MM, 0.0, 1.0)
+    x = np.clip(np.asarray(errors_mm, dtype=np.float64) / max(float(scale_mm), 1e-6), 0.0, 1.0)
     return _ERROR_MAP.map(x, mode=mode)
+
+
+def auto_error_scale(mean_errors_mm: np.ndarray) -> float:
+    """The colour scale for a clip: the :data:`AUTO_SCALE_PERCENTILE` of its per-frame mean
+    errors, rounded up to the next of :data:`NICE_SCALES_MM` (so the colours spread over
+    the clip instead of saturating), :data:`ERROR_SCALE_MM` when there are none yet."""
+    values = np.asarray(mean_errors_mm, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return ERROR_SCALE_MM
+    top = float(np.percentile(values, AUTO_SCALE_PERCENTILE))
+    return next((s for s in NICE_SCALES_MM if s >= top), NICE_SCALES_MM[-1])
+
+
+def error_gradient_stops() -> list[tuple[float, tuple[int, int, int, int]]]:
+    """The error colour map as ``(position 0-1, RGBA 0-255)`` stops (for a legend bar)."""
+    pos, colors = _ERROR_MAP.getStops(mode="byte")
+    return [(float(p), tuple(int(v) for v in c)) for p, c in zip(pos, colors, strict=True)]
 
 
 def confidence_brushes(confidence: np.ndarray) -> list:

@@ -112,7 +112,7 @@ class VideoPanel(pg.GraphicsLayoutWidget):
         rgb = frame.image_rgb()
         width, height = frame.width, frame.height
         if rgb is not None:
-            self.image.setImage(rgb, autoLevels=False, levels=(0, 255))
+            self.image.setImage(rgb, autoLevels=False, levels=None)  # uint8 RGB as is: no rescaling pass
             self.image.setRect(QRectF(0, 0, width, height))
         if (width, height) != self.frame_size and width and height:
             self.frame_size = (width, height)
@@ -154,7 +154,7 @@ class VideoPanel(pg.GraphicsLayoutWidget):
         self.choosing = True
         self.candidates = list(candidates)
         if rgb is not None:
-            self.image.setImage(rgb, autoLevels=False, levels=(0, 255))
+            self.image.setImage(rgb, autoLevels=False, levels=None)  # uint8 RGB as is: no rescaling pass
             self.image.setRect(QRectF(0, 0, width, height))
         self.frame_size = (width, height)
         self.view.setRange(QRectF(0, 0, width, height), padding=0.0)

@@ -138,7 +138,7 @@ def test_3d_views_show_the_skeleton_moving_over_the_floor_with_a_trace(qapp, win
     window.follow_action.setChecked(True)
     lowest = np.minimum(window.world["student"][..., 3, 1], window.world["student"][..., 6, 1])
     assert np.percentile(lowest, 5) > 0.0 and np.percentile(lowest, 50) < 0.2  # feet on the floor
-    window.grab().save(str(tmp_path / "trace.png"))
+    window.screenshot().save(str(tmp_path / "trace.png"))
 
 
 def test_opening_a_non_video_shows_an_error_and_keeps_the_clip(qapp, window, tmp_path, no_dialogs):
