@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import scjd_core
+from scjd_core.pipeline.live import LIVE_LOOKAHEAD
 
 #: The clip the viewer opens when it is given no input.
 DEMO_CLIP = Path(scjd_core.__file__).resolve().parent.parent / "assets" / "demo" / "pose_1.mp4"
@@ -37,7 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="inference engine of the models, as `scjd process --engine`: auto (default: time PyTorch and "
         "ONNX Runtime, keep the faster), torch or onnx",
     )
-    parser.add_argument("--lookahead", type=int, default=4, help="live mode: frames of look-ahead (default: 4)")
+    parser.add_argument(
+        "--lookahead",
+        type=int,
+        default=LIVE_LOOKAHEAD,
+        help=f"live mode: frames of look-ahead, each adds one frame time of latency (default: {LIVE_LOOKAHEAD})",
+    )
     parser.add_argument(
         "--roi",
         metavar="X,Y,W,H",

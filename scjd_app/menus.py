@@ -115,6 +115,7 @@ def build_menus(window: ViewerWindow) -> None:
     frame.setToolTip("fit the 3D views to the skeletons again (zooming with the wheel stops the automatic fit)")
     view_menu.addAction(frame)
     _add_scale_menu(window, view_menu.addMenu("Joint &error colours"))
+    _add_lookahead_menu(window, view_menu.addMenu("Live &look-ahead"))
     window.smoothing_action = smooth
     window.follow_action = follow
 
@@ -144,6 +145,29 @@ def _add_scale_menu(window: ViewerWindow, menu: QMenu) -> None:
         action.triggered.connect(lambda _on=False, mm=mm: window.choose_error_scale(mm))
         group.addAction(action)
         menu.addAction(action)
+
+
+#: The look-aheads the View menu offers for live mode (frames).
+LOOKAHEADS = (0, 1, 2, 4, 8)
+
+
+def _add_lookahead_menu(window: ViewerWindow, menu: QMenu) -> None:
+    """Live mode's look-ahead: frames of the future the models see, one frame time of latency each."""
+    group = QActionGroup(window)
+    for frames in LOOKAHEADS:
+        action = QAction(f"{frames} frame{'s' if frames != 1 else ''}", window, checkable=True)
+        action.setChecked(frames == window.defaults.lookahead)
+        action.triggered.connect(lambda _on=False, k=frames: set_lookahead(window, k))
+        group.addAction(action)
+        menu.addAction(action)
+
+
+def set_lookahead(window: ViewerWindow, frames: int) -> None:
+    """Use ``frames`` of look-ahead in live mode (restarts a live input with it)."""
+    window.defaults = replace(window.defaults, lookahead=int(frames))
+    worker = window.worker
+    if worker is not None and worker.job.live:
+        window.open_input(worker.job.source, live=True, roi=worker.job.roi)
 
 
 def _set_overlay(window: ViewerWindow, attr: str, on: bool) -> None:

@@ -530,6 +530,8 @@ class MainWindow(QMainWindow):
                 parts.append(f"{stage} {1000.0 / ms:.0f} fps")
         if self.latencies_ms:
             parts.append(f"latency {statistics.median(self.latencies_ms):.0f} ms")
+        if self.worker is not None and self.worker.job.live:
+            parts.append(f"look-ahead {self.worker.job.lookahead}")
         if self.worker is not None:
             parts.append(f"device {self.worker.device}")
             if self.worker.mailbox.dropped:

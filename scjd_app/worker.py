@@ -23,6 +23,7 @@ from PySide6.QtCore import QThread, Signal
 from scjd_core.compare import errors_against_truth, teacher_student_error
 from scjd_core.errors import ScjdError
 from scjd_core.inputs import Input
+from scjd_core.pipeline.live import LIVE_LOOKAHEAD
 from scjd_core.types import FrameResult, SourceInfo
 
 #: Longest side of the frames kept for display (pixels).
@@ -61,7 +62,7 @@ class Job:
     engine: str = "auto"
     checkpoints: tuple[tuple[str, str], ...] = ()
     attention: bool = True
-    lookahead: int = 4
+    lookahead: int = LIVE_LOOKAHEAD
     options: tuple[tuple[str, object], ...] = ()
     roi: tuple[float, float, float, float] | None = None
 

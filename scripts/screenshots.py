@@ -40,6 +40,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--azimuth", type=float, help="turn both 3D views to this azimuth (degrees) first")
     parser.add_argument("--elevation", type=float, default=35.0, help="with --azimuth: the views' elevation")
     parser.add_argument(
+        "--live",
+        type=float,
+        metavar="S",
+        help="instead: open the input in live mode (live-paced), save live.png after S seconds",
+    )
+    parser.add_argument(
         "--person",
         type=int,
         metavar="K",
@@ -83,6 +89,8 @@ def take(args: argparse.Namespace) -> list[Path]:
     window = MainWindow(Job(source="", backends=DEFAULT_BACKENDS, device=args.device, checkpoints=ckpts))
     window.resize(*SIZE)
     window.show()
+    if args.live is not None:
+        return _live_shot(app, window, args, errors)
     if not window.open_input(args.video or str(DEMO_CLIP)):
         raise SystemExit(f"could not open the input: {errors[-1] if errors else '?'}")
     end = time.perf_counter() + args.timeout
@@ -124,6 +132,26 @@ def take(args: argparse.Namespace) -> list[Path]:
     app.processEvents()
     app.shutdown()  # before the virtual display goes away
     return written
+
+
+def _live_shot(app, window, args: argparse.Namespace, errors: list[str]) -> list[Path]:
+    """Live mode after ``args.live`` seconds: the newest frame, latency in the status bar."""
+    from scjd_app.main import DEMO_CLIP
+
+    if not window.open_input(args.video or str(DEMO_CLIP), live=True):
+        raise SystemExit(f"could not open the input: {errors[-1] if errors else '?'}")
+    _settle(app, args.live)
+    if errors or not len(window.cache):
+        raise SystemExit(f"live mode failed: {errors[-1] if errors else 'no frames'}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "live.png"
+    window.screenshot().save(str(path))
+    window.close()
+    window.deleteLater()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)  # delete it now: its GL windows too
+    app.processEvents()
+    app.shutdown()
+    return [path]
 
 
 def _person_shots(app, window, args: argparse.Namespace, target: int) -> list[Path]:

@@ -229,16 +229,37 @@ def _checkpoint_meta(path: str) -> dict[str, Any]:
     return read_checkpoint_meta(path)
 
 
+def _command(meta: dict[str, Any]) -> str:
+    tr = meta.get("training", {})
+    return tr.get("shell_command") or " ".join(tr.get("command", []))
+
+
+def _earlier_runs(meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """The checkpoints a continued run started from, oldest first, as far as they are on
+    disk (``recipe.init``; a run trained elsewhere is recorded by its command alone)."""
+    chain: list[dict[str, Any]] = []
+    init = meta.get("training", {}).get("recipe", {}).get("init")
+    while init and len(chain) < 10:
+        try:
+            earlier = _checkpoint_meta(init)
+        except Exception:  # not on this machine (e.g. the GPU run's OUT): stop there
+            break
+        chain.insert(0, earlier)
+        init = earlier.get("training", {}).get("recipe", {}).get("init")
+    return chain
+
+
 def _training_section(results: dict[str, Any]) -> list[str]:
     out = ["## Training", ""]
     rows = []
     metas = [_checkpoint_meta(r["checkpoint"]) for r in results["rows"]]
-    commands: list[str] = []  # each distinct training command, in row order
+    commands: list[str] = []  # each distinct training command, in order (earlier runs first)
     for r, meta in zip(results["rows"], metas, strict=True):
         tr = meta.get("training", {})
-        cmd = tr.get("shell_command") or " ".join(tr.get("command", []))
-        if cmd and cmd not in commands:
-            commands.append(cmd)
+        earlier = _earlier_runs(meta)
+        for cmd in [_command(m) for m in earlier] + [_command(meta)]:
+            if cmd and cmd not in commands:
+                commands.append(cmd)
         recipe = tr.get("recipe", {})
         loop = recipe.get("loop", {})
         distill = recipe.get("distill")
@@ -252,7 +273,10 @@ def _training_section(results: dict[str, Any]) -> list[str]:
         hw = tr.get("hardware", {})
         where = hw.get("gpu") or f"CPU ({hw.get('cpu_count', '?')} cores)"
         if recipe.get("init"):
-            where += ", continued from the first run's checkpoint"
+            before = sum(m.get("training", {}).get("wall_clock_s", 0.0) for m in earlier) / 60
+            where += f", continued from {recipe['init']}"
+            if earlier:
+                where += f" ({before:.1f} min before, on this machine)"
         arch = f"dim {cfg['dim']}, {cfg['depth']}+{cfg['depth']} blocks, {cfg['heads']} heads, T={cfg['window']}"
         if meta["kind"] == "student":
             arch += f", K={cfg['frames']} ({cfg['sampling']}, stride {cfg['stride']})"

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from scjd_core.backends.base import LiftingBackend
 from scjd_core.pipeline.clip import iter_clip as clip_mode
+from scjd_core.pipeline.live import LIVE_LOOKAHEAD
 from scjd_core.pipeline.live import iter_live as live_mode
 from scjd_core.pipeline.results import ClipResult, collect_results
 from scjd_core.types import FrameResult
@@ -146,7 +147,7 @@ class Pipeline:
         self,
         source,
         *,
-        lookahead: int = 4,
+        lookahead: int = LIVE_LOOKAHEAD,
         attention: bool = False,
         keep_images: bool = True,
         cancel: threading.Event | None = None,

@@ -16,9 +16,18 @@ from scjd_core.types import Frame, SourceInfo
 
 
 def _open_capture(index: int) -> Any:
-    """Open camera ``index`` with OpenCV (a seam for tests)."""
+    """Open camera ``index`` with OpenCV (a seam for tests), buffering one frame only.
+
+    Drivers queue several frames by default (V4L2: 4); a consumer slower than the camera
+    would then get frames that waited in that queue, adding up to 4 frame times of
+    latency. With a one-frame buffer each read gives the newest frame (where the backend
+    supports ``CAP_PROP_BUFFERSIZE``; others ignore it).
+    """
     cv2 = import_cv2()
-    return cv2.VideoCapture(index)
+    cap = cv2.VideoCapture(index)
+    if cap.isOpened():
+        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+    return cap
 
 
 def _read_with_timeout(cap: Any, timeout_s: float) -> tuple[bool, np.ndarray | None, bool]:
