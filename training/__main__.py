@@ -184,6 +184,12 @@ def _add_evaluate_parser(sub: Any) -> None:
     e.add_argument("--sequences", type=Path, help="score on this fixed sequence file instead of random windows")
     e.add_argument("--mlp", type=Path, help="frame-wise MLP checkpoint (python -m training mlp) for a reference row")
     e.add_argument("--no-mean-pose", action="store_true", help="leave out the mean-pose reference row")
+    e.add_argument(
+        "--stamp",
+        action="store_true",
+        help="with --sequences: record each model's MPJPE on the file in its checkpoint JSON "
+        "(metrics.test_mpjpe_mm, shown by `scjd info`)",
+    )
     _add_common(e)
 
 
@@ -381,6 +387,31 @@ def _run_evaluate(a: argparse.Namespace, command: list[str], cache: Path | None,
         write_results(results, a.json)
     if a.model_card:
         write_model_card(results, a.model_card, extra=a.card_extra)
+    if a.stamp:
+        _stamp(results)
+
+
+def _stamp(results: dict) -> None:
+    """Record the held-out figures of an evaluation on a sequence file in the checkpoints."""
+    from scjd_core.models.checkpoint import record_metrics
+
+    seqs = results["meta"].get("sequences")
+    if not seqs:
+        raise SystemExit("--stamp needs --sequences FILE: only a fixed file's figures are worth recording")
+    test_set = f"{Path(seqs['file']).name} (sha256 {seqs['sha256'][:12]}): {seqs['sequences']} sequences of "
+    test_set += (
+        f"{seqs['frames']} frames of {', '.join(seqs.get('subjects', []))}, held out, {seqs.get('noise')} 2D noise"
+    )
+    for row in results["rows"]:
+        record_metrics(
+            row["checkpoint"],
+            {
+                "test_mpjpe_mm": round(row["mpjpe_mm"], 2),
+                "test_p_mpjpe_mm": round(row["p_mpjpe_mm"], 2),
+                "test_set": test_set,
+            },
+        )
+        print(f"recorded {row['mpjpe_mm']:.1f} mm in {row['checkpoint']}.json")
 
 
 def _run_recipe(a: argparse.Namespace, command: list[str], cache: Path | None, progress: bool) -> None:

@@ -274,6 +274,17 @@ _LABELLED_METRICS = {
 }
 
 
+def record_metrics(path: str | os.PathLike[str], metrics: dict[str, Any]) -> None:
+    """Add ``metrics`` (e.g. a held-out ``test_mpjpe_mm`` and its ``test_set``) to a
+    checkpoint's JSON, written atomically; the weights are not touched."""
+    meta = read_checkpoint_meta(path)
+    meta["metrics"] = {**(meta.get("metrics") or {}), **metrics}
+    _, json_path = checkpoint_paths(path)
+    with atomic_write(json_path, "w", overwrite=True) as handle:
+        json.dump(meta, handle, indent=2)
+        handle.write("\n")
+
+
 def accuracy_facts(meta: dict[str, Any]) -> list[str]:
     """The accuracy figures of a checkpoint's ``metrics``, each saying what it is.
 

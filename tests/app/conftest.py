@@ -30,3 +30,25 @@ def no_dialogs(monkeypatch):
     for kind in ("critical", "warning", "information"):
         monkeypatch.setattr(QMessageBox, kind, fake(kind))
     return shown
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _delete_windows_while_the_display_lives():
+    """Delete every window left at the end of the session, before pytest-xvfb stops Xvfb.
+
+    The 3D views are native OpenGL windows; if Qt destroys them at interpreter exit, after
+    the X server is gone, the process crashes. (The viewer itself exits from ``app.exec()``
+    with its display still there.)
+    """
+    yield
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        return
+    for widget in app.topLevelWidgets():
+        widget.close()
+        widget.deleteLater()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    app.processEvents()
