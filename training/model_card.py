@@ -249,50 +249,53 @@ def _earlier_runs(meta: dict[str, Any]) -> list[dict[str, Any]]:
     return chain
 
 
+def _training_row(name: str, meta: dict[str, Any], earlier: list[dict[str, Any]]) -> list[str]:
+    """One row of the training table: architecture, loss, steps, batch, lr, time, where, val."""
+    tr = meta.get("training", {})
+    recipe = tr.get("recipe", {})
+    loop = recipe.get("loop", {})
+    distill = recipe.get("distill")
+    losses = (
+        "MPJPE (all T frames)"
+        if distill is None
+        else "pose + "
+        + ", ".join(f"{k[7:].upper()} λ={distill[k]:g}" for k in ("lambda_djed", "lambda_ajad", "lambda_tcd"))
+    )
+    cfg = meta["config"]
+    hw = tr.get("hardware", {})
+    where = hw.get("gpu") or f"CPU ({hw.get('cpu_count', '?')} cores)"
+    if recipe.get("init"):
+        before = sum(m.get("training", {}).get("wall_clock_s", 0.0) for m in earlier) / 60
+        where += f", continued from {recipe['init']}"
+        if earlier:
+            where += f" ({before:.1f} min before, on this machine)"
+    arch = f"dim {cfg['dim']}, {cfg['depth']}+{cfg['depth']} blocks, {cfg['heads']} heads, T={cfg['window']}"
+    if meta["kind"] == "student":
+        arch += f", K={cfg['frames']} ({cfg['sampling']}, stride {cfg['stride']})"
+    return [
+        name,
+        arch,
+        losses,
+        f"{tr.get('best_step', '?')} / {loop.get('steps', '?')}",
+        str(loop.get("batch_size", "?")),
+        f"{loop.get('lr', float('nan')):g}",
+        f"{tr.get('wall_clock_s', float('nan')) / 60:.1f}",
+        where,
+        f"{meta.get('metrics', {}).get('val_mpjpe_mm', float('nan')):.1f}",
+    ]
+
+
 def _training_section(results: dict[str, Any]) -> list[str]:
     out = ["## Training", ""]
     rows = []
     metas = [_checkpoint_meta(r["checkpoint"]) for r in results["rows"]]
     commands: list[str] = []  # each distinct training command, in order (earlier runs first)
     for r, meta in zip(results["rows"], metas, strict=True):
-        tr = meta.get("training", {})
         earlier = _earlier_runs(meta)
         for cmd in [_command(m) for m in earlier] + [_command(meta)]:
             if cmd and cmd not in commands:
                 commands.append(cmd)
-        recipe = tr.get("recipe", {})
-        loop = recipe.get("loop", {})
-        distill = recipe.get("distill")
-        losses = (
-            "MPJPE (all T frames)"
-            if distill is None
-            else "pose + "
-            + ", ".join(f"{k[7:].upper()} λ={distill[k]:g}" for k in ("lambda_djed", "lambda_ajad", "lambda_tcd"))
-        )
-        cfg = meta["config"]
-        hw = tr.get("hardware", {})
-        where = hw.get("gpu") or f"CPU ({hw.get('cpu_count', '?')} cores)"
-        if recipe.get("init"):
-            before = sum(m.get("training", {}).get("wall_clock_s", 0.0) for m in earlier) / 60
-            where += f", continued from {recipe['init']}"
-            if earlier:
-                where += f" ({before:.1f} min before, on this machine)"
-        arch = f"dim {cfg['dim']}, {cfg['depth']}+{cfg['depth']} blocks, {cfg['heads']} heads, T={cfg['window']}"
-        if meta["kind"] == "student":
-            arch += f", K={cfg['frames']} ({cfg['sampling']}, stride {cfg['stride']})"
-        rows.append(
-            [
-                r["name"],
-                arch,
-                losses,
-                f"{tr.get('best_step', '?')} / {loop.get('steps', '?')}",
-                str(loop.get("batch_size", "?")),
-                f"{loop.get('lr', float('nan')):g}",
-                f"{tr.get('wall_clock_s', float('nan')) / 60:.1f}",
-                where,
-                f"{meta.get('metrics', {}).get('val_mpjpe_mm', float('nan')):.1f}",
-            ]
-        )
+        rows.append(_training_row(r["name"], meta, earlier))
     header = [
         "model", "architecture", "loss", "best step / steps", "batch", "peak lr", "train min", "trained on", "val MPJPE"
     ]  # fmt: skip
