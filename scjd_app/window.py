@@ -494,6 +494,9 @@ class MainWindow(QMainWindow):
         now = time.perf_counter()
         live = self.worker is not None and self.worker.job.live
         moving = live or self.transport.playing
+        ran = {b.name for b in self.worker.backends} if self.worker is not None else set()
+        for panel, pose in ((self.teacher_view, teacher), (self.student_view, student)):
+            panel.set_skipped(live and pose is None and panel.name in ran and res.found)
         # frame the skeletons: smoothly while playing, at once when paused (seeking) or first shown
         frame_views([self.teacher_view, self.student_view], snap=self._snap_views or not moving)
         self._snap_views = self._snap_views and teacher is None and student is None

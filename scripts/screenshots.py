@@ -43,7 +43,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--live",
         type=float,
         metavar="S",
-        help="instead: open the input in live mode (live-paced), save live.png after S seconds",
+        help="instead: open the input in live mode (live-paced), save live.png S seconds after the first frame",
     )
     parser.add_argument(
         "--person",
@@ -140,6 +140,9 @@ def _live_shot(app, window, args: argparse.Namespace, errors: list[str]) -> list
 
     if not window.open_input(args.video or str(DEMO_CLIP), live=True):
         raise SystemExit(f"could not open the input: {errors[-1] if errors else '?'}")
+    end = time.perf_counter() + args.timeout
+    while not len(window.cache) and not errors and time.perf_counter() < end:  # the models load first
+        _settle(app, 0.05)
     _settle(app, args.live)
     if errors or not len(window.cache):
         raise SystemExit(f"live mode failed: {errors[-1] if errors else 'no frames'}")

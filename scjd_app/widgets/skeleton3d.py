@@ -167,6 +167,7 @@ class Skeleton3DPanel(QWidget):
         super().__init__(parent)
         self.name = name
         self.title = QLabel(title)
+        self.title_text = title
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.title.setStyleSheet("font-weight: bold; padding: 2px;")
         self.view = SkeletonGLView()
@@ -186,6 +187,14 @@ class Skeleton3DPanel(QWidget):
         self.follow = True  # with world poses: keep the view centred on the skeleton
         self.scale_mm = ERROR_SCALE_MM  # the joint error drawn full red
         self.pose_display: np.ndarray | None = None
+
+    def set_skipped(self, skipped: bool) -> None:
+        """Say in the title that live mode skipped this model on the frame shown (it did
+        not fit in the frame time)."""
+        text = f"{self.title_text} — skipped live (too slow for every frame)"
+        text = text if skipped else self.title_text
+        if self.title.text() != text:
+            self.title.setText(text)
 
     def _build_items(self) -> None:
         grid = gl.GLGridItem()
