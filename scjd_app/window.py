@@ -527,9 +527,12 @@ class MainWindow(QMainWindow):
         moving = self.transport.playing or (self.worker is not None and self.worker.job.live)
         if moving and len(recent) > 1 and recent[-1] > recent[0]:
             parts.append(f"display {(len(recent) - 1) / (recent[-1] - recent[0]):.0f} fps")
+        file_2d = self.worker is not None and input_kind(self.worker.job.source) in TWO_D_KINDS
         for stage in STAGES:
             ms = res.timings_ms.get(stage, 0.0)
-            if ms > 0:
+            if stage == "detect" and file_2d:
+                parts.append("2D from the file")
+            elif ms > 0:
                 parts.append(f"{stage} {1000.0 / ms:.0f} fps")
         if self.latencies_ms:
             parts.append(f"latency {statistics.median(self.latencies_ms):.0f} ms")

@@ -26,7 +26,8 @@ _LIMITATIONS = [
     "and a short training budget (see Training; the students' validation error was still falling fast "
     "when their budget ended): accuracy is far from published Human3.6M figures and is not comparable "
     "to them (different data, joint definitions and protocol).",
-    "Outputs are root-relative: no global translation; the scale is that of an average adult.",
+    "The models output root-relative poses at the scale of an average adult; the product adds the root's "
+    "path from the 2D and the body's size (`scjd_core.trajectory`), which depends on the camera's field of view.",
     "One person per frame; poses rare in the data (lying, crawling, acrobatics) are less accurate.",
 ]
 
@@ -205,6 +206,8 @@ def _extra_section(extra: dict[str, Any] | None) -> list[str]:
 #: Documents the card links to when they exist (path, sentence).
 _DOCS = (
     ("docs/learning_curves.png", "Learning curves (validation MPJPE against step and against minutes)"),
+    ("docs/learning_curves_cpu.png", "Learning curves of the students' last continuation on the CPU"),
+    ("docs/training_recipe.md", "The recipe's choices, with the measurements behind them"),
     ("docs/noise_calibration.md", "Synthetic detector noise fitted to MediaPipe on real clips"),
     ("docs/squat_check.md", "Real-video check (squat depth, knee angles, left/right leg lengths)"),
 )
