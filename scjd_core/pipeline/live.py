@@ -20,7 +20,7 @@ from scjd_core.types import Detection2D, Frame, FrameResult, Lift3D, Pose2DSeque
 
 #: Live mode's default look-ahead (frames). Each frame of look-ahead adds one frame time of
 #: latency (33 ms at 30 fps) and buys little accuracy: on the held-out sequence file the
-#: student is at 85.0 / 84.2 / 83.9 / 84.0 mm MPJPE with 0 / 1 / 2 / 4 frames, the teacher
+#: student is at 82.1 / 81.4 / 81.1 / 81.2 mm MPJPE with 0 / 1 / 2 / 4 frames, the teacher
 #: flat at 67-68 mm (``python scripts/lookahead_check.py``).
 LIVE_LOOKAHEAD = 1
 
