@@ -57,6 +57,12 @@ TRACE_FRAMES = 90
 SLOW_PANEL_INTERVAL_S = 0.1
 
 
+def _auto_scale(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> float:
+    """The automatic error colour scale of the per-frame mean error curves so far."""
+    values = [v for _idx, v in curves.values()]
+    return auto_error_scale(np.concatenate(values) if values else np.zeros(0))
+
+
 class MainWindow(QMainWindow):
     """The SCJD viewer's window.
 
@@ -276,8 +282,7 @@ class MainWindow(QMainWindow):
         curves = self.cache.mean_error_curves()
         self.errors.set_curves(curves)
         if self.error_scale_choice is None:
-            values = [v for _idx, v in curves.values()]
-            self._set_error_scale(auto_error_scale(np.concatenate(values) if values else np.zeros(0)))
+            self._set_error_scale(_auto_scale(curves))
         self._dirty = True
         newest = self.cache.newest
         if worker.job.live and newest is not None and newest is not self._drawn:  # now, not at the next tick
@@ -296,8 +301,7 @@ class MainWindow(QMainWindow):
         percentile of the per-frame mean error, rounded up)."""
         self.error_scale_choice = scale_mm
         if scale_mm is None:
-            values = [v for _idx, v in self.cache.mean_error_curves().values()]
-            scale_mm = auto_error_scale(np.concatenate(values) if values else np.zeros(0))
+            scale_mm = _auto_scale(self.cache.mean_error_curves())
         self._set_error_scale(scale_mm)
         self.redraw()
 

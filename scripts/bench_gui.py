@@ -160,16 +160,6 @@ def _gl_info(window) -> dict:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def bench_live(args, app, video: str) -> dict:
     """Capture -> drawn latency in live mode on the live-paced file."""
     window = _window(args, app)
@@ -204,6 +194,7 @@ def run(args: argparse.Namespace) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from scjd_app.main import DEMO_CLIP, prepare_qt
+    from scjd_core.bench.environment import cpu_model
 
     prepare_qt()
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -218,7 +209,7 @@ def run(args: argparse.Namespace) -> dict:
         "live_lookahead": live["lookahead"],
         "gui_jitter_p95_ms": clip["jitter_ms_p95"],
         "machine": {
-            "cpu": _cpu_model(),
+            "cpu": cpu_model(),
             "cpu_count": os.cpu_count(),
             "platform": platform.platform(),
             "device": args.device,
