@@ -391,7 +391,7 @@ class MainWindow(QMainWindow):
 
     def _choice_frame(self, job: Job) -> tuple[np.ndarray | None, int, int]:
         """``(rgb, width, height)``: the frame to choose on (a webcam's newest, else the clip's first)."""
-        if job.source.lower().startswith("webcam"):
+        if input_kind(job.source) == "webcam":
             newest = self.cache.newest
             return (None, 0, 0) if newest is None else (newest.image_rgb(), newest.width, newest.height)
         with self._source_factory(replace(job, live=False)) as source:
