@@ -1,6 +1,6 @@
 """Training throughput of one model shape, and where a step's time goes.
 
-Measures a teacher training step (forward, MPJPE loss, backward, AdamW) on random
+Measures a training step of a teacher or a student (dense forward, MPJPE loss, backward, AdamW) on random
 windows of the model's shape: seconds per step (median), windows/s and frames/s,
 achieved FLOP/s (``torch.utils.flop_counter`` of one step), then the data side (how many
 training windows per second one process makes) and, with ``--profile``, the top
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def step() -> None:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=a.amp == "bf16"):
-            loss = mpjpe_loss(model(x, return_attention=False).pose.float(), y)
+            loss = mpjpe_loss(model.forward_dense(x, return_attention=False).pose.float(), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
