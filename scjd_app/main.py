@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import scjd_core
+from scjd_core.cli.options import add_model_options
 from scjd_core.pipeline.live import LIVE_LOOKAHEAD
 
 #: The clip the viewer opens when it is given no input.
@@ -28,16 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--webcam", type=int, metavar="N", help="open webcam N in live mode")
     parser.add_argument("--live", action="store_true", help="play the file live-paced (live mode)")
-    parser.add_argument("--teacher", metavar="CKPT", help="teacher checkpoint (default: the shipped one)")
-    parser.add_argument("--student", metavar="CKPT", help="student checkpoint (default: the shipped one)")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
-    parser.add_argument(
-        "--engine",
-        default="auto",
-        choices=["auto", "torch", "onnx"],
-        help="inference engine of the models, as `scjd process --engine`: auto (default: time PyTorch and "
-        "ONNX Runtime, keep the faster), torch or onnx",
-    )
+    add_model_options(parser)
     parser.add_argument(
         "--lookahead",
         type=int,

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scjd_core.backends.engines import ENGINES
 from scjd_core.skeleton import BONES, JOINT_INDEX, LEFT
 
 ROOT_DIR = Path(__file__).resolve().parents[1]
@@ -303,9 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="OUT.json", help="write the measures here")
     parser.add_argument("--png", metavar="OUT.png", help="draw the deepest frame here")
     parser.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
-    parser.add_argument(
-        "--engine", default="torch", choices=["auto", "torch", "onnx"], help="model engine (default: torch)"
-    )
+    parser.add_argument("--engine", default="torch", choices=ENGINES, help="model engine (default: torch)")
     args = parser.parse_args(argv)
 
     from scjd_core import __version__

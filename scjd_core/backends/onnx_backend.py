@@ -22,11 +22,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from scjd_core.backends.engines import ENGINES
 from scjd_core.backends.lifter import ModelBackend
 from scjd_core.errors import MissingDependencyError
 
 CACHE_ENV = "SCJD_CACHE_DIR"
-ENGINES: tuple[str, ...] = ("auto", "torch", "onnx")
 #: Batches of at most this many windows run on a single-threaded session: one window is
 #: about a millisecond of work, which a thread pool only slows down (and, on a busy
 #: machine, stalls while its threads wait for a core).

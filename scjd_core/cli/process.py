@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scjd_core.cli.messages import stdout_error, warn
+from scjd_core.cli.options import add_model_options
 from scjd_core.errors import InputError, OutputError
 
 #: Longest output stem, in UTF-8 bytes: with the longest suffix (``.mediapipe.bvh``) the
@@ -69,16 +70,7 @@ def _model_options(p: argparse.ArgumentParser) -> None:
         help="3D backend(s): student (default), teacher, mediapipe (not for keypoint or mocap files), "
         "a comma list, or all",
     )
-    p.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
-    p.add_argument(
-        "--engine",
-        default="auto",
-        choices=["auto", "torch", "onnx"],
-        help="inference engine of the models: auto (default: time PyTorch and ONNX Runtime, keep the faster), "
-        "torch or onnx",
-    )
-    p.add_argument("--teacher", metavar="CKPT", help="teacher checkpoint (default: the shipped one)")
-    p.add_argument("--student", metavar="CKPT", help="student checkpoint (default: the shipped one)")
+    add_model_options(p)
     p.add_argument("--sequential", action="store_true", help="do not overlap decoding/detection/lifting")
 
 

@@ -7,9 +7,6 @@ mouse events.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
@@ -20,19 +17,17 @@ from PySide6.QtWidgets import QApplication
 from scjd_app.window import MainWindow
 from scjd_app.worker import Job
 from tests.app.e2e import model_checkpoints, wait_until
+from tests.scripts import load_script
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "roi_check.py"
 HALF = 576  # the left dancer's clip is 576 pixels wide
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     pytest.importorskip("mediapipe")
-    spec = importlib.util.spec_from_file_location("roi_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("roi_check")
     return module.make_two_person_clip(tmp_path_factory.mktemp("two"), frames=30)["two_people"]
 
 

@@ -7,7 +7,6 @@ two-person clip made from the shipped demo footage (``scripts/roi_check.py``).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -22,9 +21,9 @@ from scjd_core.errors import InputError
 from scjd_core.skeleton import NUM_JOINTS
 from scjd_core.types import Detection2D, Frame
 from tests.core.test_cli import _run_error
+from tests.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "scripts" / "roi_check.py"
 
 
 # ------------------------------------------------------------------------------ the box
@@ -221,10 +220,7 @@ def test_find_people_paints_over_each_one_found():
 # ---------------------------------------------------------- real footage, MediaPipe
 @pytest.fixture(scope="module")
 def roi_check():
-    spec = importlib.util.spec_from_file_location("roi_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("roi_check")
 
 
 @pytest.fixture(scope="module")

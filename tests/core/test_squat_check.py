@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from scjd_core.skeleton import JOINT_INDEX, NUM_JOINTS
 from tests.core.synthetic_poses import world_to_camera
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "squat_check.py"
+from tests.scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def squat_check():
-    spec = importlib.util.spec_from_file_location("squat_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("squat_check")
 
 
 THIGH = {"left": 0.44, "right": 0.42}

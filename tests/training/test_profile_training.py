@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "profile_training.py"
+from tests.scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def profile_training():
-    spec = importlib.util.spec_from_file_location("profile_training", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("profile_training")
 
 
 @pytest.mark.parametrize("model", ["teacher-tiny", "student-tiny"])
