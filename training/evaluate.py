@@ -270,6 +270,7 @@ def _reference_rows(
             frames_in=1,
             frames_out=1,
             sampling="frame-wise",
+            test_flip=bool(model.config.test_flip),
         )
         tr = meta.get("training", {})
         keys = ("minutes", "steps_done", "frames_seen", "wall_clock_s", "best_step", "noise")
@@ -387,6 +388,7 @@ def _model_rows(
             row.update(global_motion(pred, seqs))
         row.update(cost_figures(model, latencies[i]))
         row["sampling"] = getattr(model.config, "sampling", "dense")
+        row["test_flip"] = bool(getattr(model.config, "test_flip", False))
         rows.append(row)
     return rows
 

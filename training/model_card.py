@@ -110,6 +110,20 @@ def _references_paragraph(results: dict[str, Any]) -> str:
     return "Reference rows: " + "; ".join(parts) + ". The teacher and the students must beat them clearly."
 
 
+def _flip_note(results: dict[str, Any]) -> list[str]:
+    """A paragraph naming the rows scored with the test-time flip (none: nothing to say)."""
+    flipped = [r["name"] for r in all_rows(results) if r.get("test_flip")]
+    if not flipped:
+        return []
+    return [
+        f"Test-time flip (rows {', '.join(flipped)}): each window is lifted together with its mirror (screen x "
+        "negated, left and right swapped) and the mirrored-back poses are averaged with the direct ones, as the "
+        "product lifts by default (`test_flip` in the model's config); the FLOPs and latencies include the second "
+        "pass.",
+        "",
+    ]
+
+
 def _row(results: dict[str, Any], name: str) -> dict[str, Any] | None:
     return next((r for r in all_rows(results) if r["name"] == name), None)
 
@@ -375,6 +389,7 @@ def render_model_card(results: dict[str, Any], extra: dict[str, Any] | None = No
         "",
         _references_paragraph(results),
         "",
+        *_flip_note(results),
         results_table(results),
         "",
         "Per-joint MPJPE (mm):",

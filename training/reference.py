@@ -78,12 +78,16 @@ class MLPConfig:
         blocks: residual blocks.
         dropout: dropout probability.
         norm: ``"layer"`` (LayerNorm) or ``"batch"`` (BatchNorm, Martinez et al.'s choice).
+        test_flip: in eval mode, average with the mirrored frame's mirrored-back pose, as the
+            teacher and the student do (``scjd_core.models.config``), so the reference row is
+            scored like them.
     """
 
     hidden: int = 512
     blocks: int = 2
     dropout: float = 0.1
     norm: str = "layer"
+    test_flip: bool = True
 
     def __post_init__(self) -> None:
         if self.hidden < 1 or self.blocks < 0 or not 0.0 <= self.dropout < 1.0 or self.norm not in ("layer", "batch"):
@@ -121,6 +125,14 @@ class FrameMLP(nn.Module):
         self.out = nn.Linear(h, NUM_JOINTS * 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.config.test_flip and not self.training:
+            from scjd_core.models.output import mirror
+
+            both = self._lift(torch.stack([x, mirror(x)]))
+            return 0.5 * (both[0] + mirror(both[1]))
+        return self._lift(x)
+
+    def _lift(self, x: torch.Tensor) -> torch.Tensor:
         lead = x.shape[:-2]
         y = self.out(self.blocks(self.inp(x.reshape(-1, NUM_JOINTS * 3)))).reshape(*lead, NUM_JOINTS, 3)
         return y - y[..., ROOT : ROOT + 1, :]

@@ -148,7 +148,8 @@ def train_students(opts: RunOptions, cfg: LoopConfig, teacher_path: str | Path, 
         shared: dict[str, Any] = {"step": step}
         if need_teacher:
             with torch.no_grad(), cfg.autocast_inference(device):
-                out = teacher.forward_dense(batch["inputs"], return_attention=need_maps)
+                # no test-time flip: the targets are the teacher's direct pass, at half the cost
+                out = teacher.forward_dense(batch["inputs"], return_attention=need_maps, flip=False)
             # the targets in fp32, whatever the forward ran in
             shared["teacher"] = dataclasses.replace(
                 out,

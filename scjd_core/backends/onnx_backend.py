@@ -106,7 +106,7 @@ class OnnxBackend(ModelBackend):
 
         from scjd_core.models.onnx_graph import OPSET
 
-        tag = "att" if attention else "pose"
+        tag = ("att" if attention else "pose") + ("-flip" if getattr(self.model.config, "test_flip", False) else "")
         return cache_dir() / f"{self.kind}-{sha[:20]}-{tag}-op{OPSET}-torch{torch.__version__}.onnx"
 
     def _model_bytes(self, attention: bool) -> bytes:

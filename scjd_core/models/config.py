@@ -29,6 +29,7 @@ class _BaseConfig:
     dropout: float = 0.0
     attn_dropout: float = 0.0
     drop_path: float = 0.0
+    test_flip: bool = True
 
     def __post_init__(self) -> None:
         self.validate()
@@ -46,6 +47,8 @@ class _BaseConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.dim % self.heads:
             raise ValueError(f"dim ({self.dim}) must be divisible by heads ({self.heads})")
+        if not isinstance(self.test_flip, bool):
+            raise ValueError(f"test_flip must be true or false, got {self.test_flip!r}")
         if self.mlp_ratio <= 0:
             raise ValueError(f"mlp_ratio must be > 0, got {self.mlp_ratio}")
         for name in ("dropout", "attn_dropout", "drop_path"):
@@ -87,6 +90,10 @@ class TeacherConfig(_BaseConfig):
         dropout: dropout after attention projections and in the MLPs.
         attn_dropout: dropout on the attention probabilities (the returned maps are not dropped).
         drop_path: stochastic-depth rate of the last block (linearly increasing from 0).
+        test_flip: at inference (eval mode), also lift the mirrored windows (screen x negated,
+            left and right swapped) and average the mirrored-back poses with the direct ones
+            (test-time flip augmentation; the models learnt from mirrored windows). Twice the
+            compute for about 2 mm lower MPJPE; attention and embeddings stay the direct pass's.
     """
 
     dim: int = 128

@@ -10,11 +10,14 @@ student reads ``K`` of them and says which (``indices``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import torch
 from torch import Tensor
+
+from scjd_core.skeleton import FLIP_PERMUTATION
 
 
 def nearest_sample(indices: Tensor, window: int) -> Tensor:
@@ -81,6 +84,54 @@ class LiftOutput:
         return maps[:, nearest_sample(self.indices, window)]
 
 
+def mirror(values: Tensor) -> Tensor:
+    """Mirror ``(..., 17, C)`` joints left to right: negate channel 0 (normalised screen x,
+    or camera-frame X) and swap left and right joints, as the training data's mirroring does.
+
+    Its own inverse: it mirrors windows of 2D inputs (x, y, confidence) and 3D poses alike.
+    """
+    perm = torch.as_tensor(FLIP_PERMUTATION, device=values.device)
+    out = values.index_select(-2, perm)
+    return torch.cat([-out[..., :1], out[..., 1:]], dim=-1)
+
+
+def use_flip(model: Any, flip: bool | None) -> bool:
+    """Whether a ``forward_dense`` call flip-averages: ``flip`` when given, else the model's
+    ``config.test_flip`` in eval mode (training forwards never flip by default)."""
+    if flip is not None:
+        return bool(flip)
+    return bool(getattr(model.config, "test_flip", False)) and not model.training
+
+
+def flip_averaged(run: Callable[[Tensor], LiftOutput], x: Tensor) -> LiftOutput:
+    """Test-time flip augmentation: ``run`` on ``x`` and its mirror in one batch, poses averaged.
+
+    The mirrored half's poses are mirrored back and averaged with the direct half's; the
+    attention maps, embeddings and frame positions are the direct half's.
+
+    Args:
+        run: one forward over a batch of windows (what ``forward_dense`` does without the flip).
+        x: ``(B, T, 17, 3)`` normalised screen x, y and confidence.
+    """
+    b = x.shape[0]
+    out = run(torch.cat([x, mirror(x)]))
+
+    def average(pose: Tensor | None) -> Tensor | None:
+        return None if pose is None else 0.5 * (pose[:b] + mirror(pose[b:]))
+
+    indices = out.indices
+    if indices is not None and indices.ndim == 2:
+        indices = indices[:b]
+    return replace(
+        out,
+        pose=average(out.pose),
+        pose_sparse=average(out.pose_sparse),
+        attention=[a[:b] for a in out.attention],
+        embedding=out.embedding[:b],
+        indices=indices,
+    )
+
+
 #: Former names of :class:`LiftOutput` (the teacher's and the student's forward return the same type).
 TeacherOutput = LiftOutput
 StudentOutput = LiftOutput
@@ -91,7 +142,9 @@ class DenseLifter(Protocol):
 
     config: Any
 
-    def forward_dense(self, x: Tensor, phase: int = 0, return_attention: bool = True) -> LiftOutput:
+    def forward_dense(
+        self, x: Tensor, phase: int = 0, return_attention: bool = True, flip: bool | None = None
+    ) -> LiftOutput:
         """Lift a batch of dense windows ``(B, T, 17, 3)``; see :meth:`Student.forward_dense`."""
         ...
 

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from scjd_core.models.blocks import SpatioTemporalEncoder, init_weights, subtract_root
 from scjd_core.models.config import StudentConfig
-from scjd_core.models.output import LiftOutput, StudentOutput
+from scjd_core.models.output import LiftOutput, StudentOutput, flip_averaged, use_flip
 from scjd_core.skeleton import ROOT
 
 
@@ -121,7 +121,9 @@ class Student(nn.Module):
             cache[key] = sparse_indices(cfg.window, cfg.frames, cfg.stride, cfg.sampling, phase).to(device)
         return cache[key]
 
-    def forward_dense(self, x: Tensor, phase: int = 0, return_attention: bool = True) -> LiftOutput:
+    def forward_dense(
+        self, x: Tensor, phase: int = 0, return_attention: bool = True, flip: bool | None = None
+    ) -> LiftOutput:
         """Lift a batch of dense windows: the call every user of a lifter makes (see :class:`LiftOutput`).
 
         The student picks its ``K`` frames of each window itself (:meth:`sample_indices`
@@ -133,6 +135,9 @@ class Student(nn.Module):
             x: ``(B, T, 17, 3)`` normalised screen x, y and confidence of whole windows.
             phase: shift of the sampled frames (see :func:`sparse_indices`).
             return_attention: keep the spatial attention maps in the output.
+            flip: average with the mirrored windows' poses (None: ``config.test_flip`` in
+                eval mode, never in training mode; see
+                :func:`~scjd_core.models.output.flip_averaged`).
 
         Returns:
             A :class:`LiftOutput`: ``pose`` of all ``T`` frames, ``pose_sparse``,
@@ -148,6 +153,8 @@ class Student(nn.Module):
                 f"student expects dense windows (B, {cfg.window}, {cfg.num_joints}, {cfg.in_dim}), got {tuple(x.shape)}"
             )
         indices = self.sample_indices(phase)
+        if use_flip(self, flip):
+            return flip_averaged(lambda w: self(w[:, indices], indices, return_attention=return_attention), x)
         return self(x[:, indices], indices, return_attention=return_attention)
 
     def forward(self, x_sparse: Tensor, indices: Tensor, return_attention: bool = True) -> StudentOutput:

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from scjd_core.models.blocks import SpatioTemporalEncoder, init_weights, subtract_root
 from scjd_core.models.config import TeacherConfig
-from scjd_core.models.output import LiftOutput, TeacherOutput
+from scjd_core.models.output import LiftOutput, TeacherOutput, flip_averaged, use_flip
 from scjd_core.skeleton import ROOT
 
 
@@ -33,16 +33,21 @@ class Teacher(nn.Module):
         """Frames per window ``T``."""
         return self.config.window
 
-    def forward_dense(self, x: Tensor, phase: int = 0, return_attention: bool = True) -> LiftOutput:
+    def forward_dense(
+        self, x: Tensor, phase: int = 0, return_attention: bool = True, flip: bool | None = None
+    ) -> LiftOutput:
         """Lift a batch of dense windows: the call every user of a lifter makes (see :class:`LiftOutput`).
 
-        The teacher reads every frame, so this is :meth:`forward`.
+        The teacher reads every frame, so this is :meth:`forward` (with the test-time flip
+        when it is on: :func:`~scjd_core.models.output.flip_averaged`).
 
         Args:
             x: ``(B, T, 17, 3)`` normalised screen x, y and confidence.
             phase: the sampling phase of a sparse model; the dense teacher has none and
                 ignores it (accepted so that every lifter is called alike).
             return_attention: keep the spatial attention maps in the output.
+            flip: average with the mirrored windows' poses (None: ``config.test_flip`` in
+                eval mode, never in training mode).
 
         Returns:
             A :class:`LiftOutput` with ``pose``, ``attention`` and ``embedding`` of all ``T``
@@ -51,6 +56,8 @@ class Teacher(nn.Module):
         Raises:
             ValueError: when ``x`` does not have the configured shape.
         """
+        if use_flip(self, flip):
+            return flip_averaged(lambda w: self(w, return_attention=return_attention), x)
         return self(x, return_attention=return_attention)
 
     def forward(self, x: Tensor, return_attention: bool = True) -> TeacherOutput:

@@ -14,7 +14,7 @@ from scjd_core.backends.lifter import ModelBackend, load_backend
 from scjd_core.errors import CheckpointError
 from scjd_core.models import create_model, nearest_sample, save_checkpoint
 from scjd_core.models.shipped import MODELS_DIR_ENV, default_checkpoint
-from scjd_core.skeleton import NUM_JOINTS, ROOT
+from scjd_core.skeleton import FLIP_PERMUTATION, NUM_JOINTS, ROOT
 from scjd_core.types import Pose2DSequence
 
 
@@ -39,9 +39,15 @@ def backend(name: str, **kwargs) -> ModelBackend:
     return ModelBackend(create_model(name, depth=2).eval(), device="cpu", **kwargs)
 
 
-def direct(model: torch.nn.Module, window: np.ndarray):
-    """The model's own output on one window ``(T, 17, 3)``: (pose (T,17,3), maps (T,L,H,17,17))."""
-    x = torch.from_numpy(window)[None]
+def mirrored(values: np.ndarray) -> np.ndarray:
+    """Joints ``(..., 17, C)`` mirrored left to right: channel 0 negated, left and right swapped."""
+    out = values[..., FLIP_PERMUTATION, :].copy()
+    out[..., 0] *= -1.0
+    return out
+
+
+def _raw(model: torch.nn.Module, window: np.ndarray):
+    x = torch.from_numpy(np.ascontiguousarray(window))[None]
     with torch.no_grad():
         if model.kind == "teacher":
             out = model(x)
@@ -50,6 +56,18 @@ def direct(model: torch.nn.Module, window: np.ndarray):
         out = model(x[:, idx], idx)
         maps = torch.stack(out.attention, 2)[0]
         return out.pose[0].numpy(), maps[nearest_sample(idx, model.window)].numpy()
+
+
+def direct(model: torch.nn.Module, window: np.ndarray):
+    """The model's own output on one window ``(T, 17, 3)``: (pose (T,17,3), maps (T,L,H,17,17)).
+
+    With the test-time flip on, the pose is the mean of the direct pose and the mirrored-back
+    pose of the mirrored window; the maps are the direct pass's.
+    """
+    pose, maps = _raw(model, window)
+    if model.config.test_flip:
+        pose = 0.5 * (pose + mirrored(_raw(model, mirrored(window))[0]))
+    return pose, maps
 
 
 @pytest.mark.parametrize("name", ["teacher-tiny", "student-tiny"])

@@ -21,7 +21,8 @@ from scjd_core.models import (
     nearest_sample,
     sparse_indices,
 )
-from scjd_core.skeleton import NUM_JOINTS, ROOT
+from scjd_core.models.output import mirror
+from scjd_core.skeleton import JOINT_INDEX, NUM_JOINTS, ROOT
 
 TINY = ("teacher-tiny", "student-tiny")
 
@@ -234,9 +235,16 @@ def analytic_teacher_flops(cfg: TeacherConfig) -> int:
 
 
 def test_flop_counter_counts_every_matmul_and_attention():
-    model = create_model("teacher-tiny", depth=2)
+    model = create_model("teacher-tiny", depth=2, test_flip=False)
     assert forward_flops(model) == analytic_teacher_flops(model.config)
     assert flops_per_output_frame(model) == pytest.approx(analytic_teacher_flops(model.config) / 9)
+
+
+def test_flop_count_includes_the_test_time_flip():
+    # inference lifts the windows and their mirror: the counted forward is the one that runs
+    model = create_model("teacher-tiny", depth=2)
+    assert model.config.test_flip
+    assert forward_flops(model) == 2 * analytic_teacher_flops(model.config)
 
 
 def test_student_s_is_at_least_10x_cheaper_per_output_frame():
@@ -249,3 +257,31 @@ def test_student_s_is_at_least_10x_cheaper_per_output_frame():
 def test_teacher_s_fits_size_budget():
     model = create_model("teacher-s")
     assert sum(p.numel() for p in model.parameters()) * 4 < 20e6
+
+
+# ----------------------------------------------------------------- test-time flip
+@pytest.mark.parametrize("name", ["teacher-tiny", "student-tiny"])
+def test_test_time_flip_is_mirror_equivariant_and_inference_only(name):
+    torch.manual_seed(0)
+    model = create_model(name).eval()
+    x = torch.randn(2, model.config.window, 17, 3)
+    with torch.no_grad():
+        flipped = model.forward_dense(x).pose
+        plain = model.forward_dense(x, flip=False).pose
+        of_mirror = model.forward_dense(mirror(x)).pose
+    assert torch.equal(mirror(mirror(x)), x)
+    assert (flipped - plain).abs().max() > 1e-3  # it changes the poses...
+    # ...into a lifter that commutes with mirroring, as the mirrored training data asks
+    torch.testing.assert_close(of_mirror, mirror(flipped), atol=1e-5, rtol=0)
+    assert float(flipped[..., ROOT, :].abs().max()) == 0.0
+    model.train()  # training forwards never flip unless asked
+    with torch.no_grad():
+        torch.testing.assert_close(model.forward_dense(x).pose, model.forward_dense(x, flip=False).pose)
+
+
+def test_mirror_negates_x_and_swaps_sides():
+    pose = torch.zeros(17, 3)
+    pose[JOINT_INDEX["left_wrist"]] = torch.tensor([0.3, 0.1, 0.2])
+    out = mirror(pose)
+    torch.testing.assert_close(out[JOINT_INDEX["right_wrist"]], torch.tensor([-0.3, 0.1, 0.2]))
+    assert float(out[JOINT_INDEX["left_wrist"]].abs().sum()) == 0.0

@@ -22,10 +22,10 @@ from scjd_core.synthetic import synthetic_stream  # noqa: E402
 TOLERANCE_M = 1e-4
 
 
-def _model(name: str, seed: int = 0) -> torch.nn.Module:
+def _model(name: str, seed: int = 0, **overrides) -> torch.nn.Module:
     """A registered model with large random weights, so outputs are metres, not ~0."""
     torch.manual_seed(seed)
-    model = create_model(name).eval()
+    model = create_model(name, **overrides).eval()
     with torch.no_grad():
         for p in model.parameters():
             p.normal_(0.0, 0.3)
@@ -41,14 +41,15 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SCJD_CACHE_DIR", str(tmp_path / "cache"))
 
 
+@pytest.mark.parametrize("flip", [True, False], ids=["test-flip", "no-flip"])
 @pytest.mark.parametrize("name", ["student-tiny", "teacher-tiny"])
-def test_tiny_models_agree_with_pytorch(name):
-    model = _model(name)
+def test_tiny_models_agree_with_pytorch(name, flip):
+    model = _model(name, test_flip=flip)
     ref_backend = ModelBackend(model, device="cpu", batch_size=4)
     onnx_backend = OnnxBackend(model, batch_size=4)
     seq = _seq(5 * model.config.window + 4)  # several batches, last window padded
     ref, got = ref_backend.lift(seq, attention=True), onnx_backend.lift(seq, attention=True)
-    assert float(np.std(ref.poses)) > 0.05  # the comparison is between non-trivial poses
+    assert float(np.std(ref.poses)) > 0.03  # the comparison is between non-trivial poses
     assert got.poses.shape == ref.poses.shape == (len(seq), 17, 3)
     assert np.abs(got.poses - ref.poses).max() <= TOLERANCE_M
     assert got.attention.shape == ref.attention.shape
