@@ -176,6 +176,9 @@ def test_describe_shipped_models(monkeypatch, tmp_path):
     teacher, student = describe_shipped_models()
     assert teacher.startswith("teacher: unusable") and "not valid JSON" in teacher
     assert student.startswith("student: ") and "T=9, K=3" in student and "mpjpe_mm=61.2" in student
+    assert "test-time flip" in student
+    save_checkpoint(create_model("student-tiny", test_flip=False), tmp_path / "student", {})
+    assert "test-time flip" not in describe_shipped_models()[1]
 
 
 def _linear_motion(frames: int, fps: float, step: int = 1) -> Pose2DSequence:
