@@ -126,10 +126,10 @@ class FrameMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.config.test_flip and not self.training:
-            from scjd_core.models.output import mirror
+            from scjd_core.models.output import mean_with_mirrored, mirror
 
             both = self._lift(torch.stack([x, mirror(x)]))
-            return 0.5 * (both[0] + mirror(both[1]))
+            return mean_with_mirrored(both[0], both[1])
         return self._lift(x)
 
     def _lift(self, x: torch.Tensor) -> torch.Tensor:

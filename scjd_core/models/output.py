@@ -84,15 +84,23 @@ class LiftOutput:
         return maps[:, nearest_sample(self.indices, window)]
 
 
+_FLIP_INDEX = torch.as_tensor(FLIP_PERMUTATION, dtype=torch.long)
+
+
 def mirror(values: Tensor) -> Tensor:
     """Mirror ``(..., 17, C)`` joints left to right: negate channel 0 (normalised screen x,
     or camera-frame X) and swap left and right joints, as the training data's mirroring does.
 
     Its own inverse: it mirrors windows of 2D inputs (x, y, confidence) and 3D poses alike.
     """
-    perm = torch.as_tensor(FLIP_PERMUTATION, device=values.device)
-    out = values.index_select(-2, perm)
+    out = values.index_select(-2, _FLIP_INDEX.to(values.device))
     return torch.cat([-out[..., :1], out[..., 1:]], dim=-1)
+
+
+def mean_with_mirrored(direct: Tensor, of_mirror: Tensor) -> Tensor:
+    """The test-time flip's answer: the mean of the direct poses and the mirrored-back poses
+    that the mirrored input gave."""
+    return 0.5 * (direct + mirror(of_mirror))
 
 
 def use_flip(model: Any, flip: bool | None) -> bool:
@@ -117,7 +125,7 @@ def flip_averaged(run: Callable[[Tensor], LiftOutput], x: Tensor) -> LiftOutput:
     out = run(torch.cat([x, mirror(x)]))
 
     def average(pose: Tensor | None) -> Tensor | None:
-        return None if pose is None else 0.5 * (pose[:b] + mirror(pose[b:]))
+        return None if pose is None else mean_with_mirrored(pose[:b], pose[b:])
 
     indices = out.indices
     if indices is not None and indices.ndim == 2:
