@@ -149,6 +149,7 @@ def _add_teacher_parser(sub: Any) -> None:
     t.add_argument("--model", default="teacher-s", help="registered teacher (teacher-s, teacher-tiny)")
     t.add_argument("--model-arg", action="append", metavar="KEY=VALUE", help="config override, repeatable")
     t.add_argument("--resume", nargs="?", const="auto", help="continue from a state.pt (default: the run dir's)")
+    t.add_argument("--init", type=Path, help="start from this teacher checkpoint (same model and options)")
     for add in (_add_common, _add_run, _add_loop):
         add(t)
 
@@ -250,6 +251,11 @@ def _add_recipe_parser(sub: Any) -> None:
     r.add_argument("--mlp-minutes", type=float, default=0.0, help="train the frame-wise MLP reference (0 = skip)")
     r.add_argument("--no-eval", action="store_true", help="train only (evaluate later, e.g. on another machine)")
     r.add_argument(
+        "--teacher-init",
+        type=Path,
+        help="continue this teacher checkpoint (same --teacher-model and options) instead of training from scratch",
+    )
+    r.add_argument(
         "--student-init",
         type=Path,
         help="continue the six students of a finished recipe (its OUT: models/student, runs/students/NAME)",
@@ -307,7 +313,7 @@ def _run_train(a: argparse.Namespace, command: list[str], cache: Path | None, pr
     loop = _checked(lambda: _loop_config(a), "training options")
     distributed.shard_bounds(loop.batch_size)  # under torchrun: fail before loading data
     if a.command == "teacher":
-        res = train_teacher(opts, loop, a.model, overrides)
+        res = train_teacher(opts, loop, a.model, overrides, init=a.init)
     else:
         distill = _checked(lambda: _distill_config(a), "distillation options")
         spec = StudentSpec(a.name, a.out, distill, a.model, a.sampling, overrides)
@@ -433,7 +439,7 @@ def _run_recipe(a: argparse.Namespace, command: list[str], cache: Path | None, p
             eval_windows=a.eval_windows, eval_seed=a.eval_seed, latency_repeats=a.latency_repeats,
             model_card=a.model_card, results=a.results, resume=a.resume, progress=progress,
             evaluate=not a.no_eval and distributed.is_main(),  # under torchrun: the ranks train, rank 0 evaluates
-            student_init=a.student_init,
+            teacher_init=a.teacher_init, student_init=a.student_init,
             command=command, mlp_minutes=a.mlp_minutes if distributed.is_main() else 0.0,
             **({} if a.sequences is None else {"sequences": None if a.sequences == "none" else Path(a.sequences)}),
         )

@@ -377,3 +377,24 @@ def data_licences(mocap: MocapData | None = None) -> list[dict[str, str]]:
             }
         )
     return out
+
+
+def load_init_weights(net: torch.nn.Module, path: str | os.PathLike[str], kind: str, model: str) -> None:
+    """Start ``net`` from the weights of checkpoint ``path`` (fine-tuning a finished run).
+
+    The checkpoint must be a ``kind`` model with exactly ``net``'s configuration, so a
+    continued run is the same model trained longer.
+
+    Raises:
+        InputError: another kind of model or another configuration.
+        CheckpointError: the checkpoint is missing or unreadable.
+    """
+    from scjd_core.models import load_checkpoint
+
+    start, meta = load_checkpoint(path, device="cpu")
+    if meta["kind"] != kind or start.config.to_dict() != net.config.to_dict():  # type: ignore[operator]
+        raise InputError(
+            f"--init {path} is not a {model} {kind} with these options: "
+            f"start from a checkpoint of the same {kind} configuration"
+        )
+    net.load_state_dict(start.state_dict())

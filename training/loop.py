@@ -105,6 +105,16 @@ class LoopConfig:
         return asdict(self)
 
 
+def steps_within_budget(step: int, elapsed: float, budget_s: float, since_step: int, since_s: float) -> int | None:
+    """The total step count that ends a run at ``budget_s`` seconds, at the speed measured
+    between ``(since_step, since_s)`` and now (``step`` done after ``elapsed`` seconds; the
+    time includes validations). At least one more step; None when no speed can be measured yet."""
+    run_steps, run_time = step - since_step, elapsed - since_s
+    if run_steps < 1 or run_time <= 0:
+        return None
+    return max(step + 1, step + int((budget_s - elapsed) * run_steps / run_time))
+
+
 def cosine_with_warmup(step: int, steps: int, warmup: int, min_ratio: float) -> float:
     """Learning-rate factor: linear warm-up to 1 over ``warmup`` steps, then cosine down to ``min_ratio``."""
     if warmup > 0 and step < warmup:
@@ -413,15 +423,15 @@ class TrainingLoop:
     def _budget_steps(self, step: int, elapsed: float) -> None:
         """Re-estimate ``cfg.steps`` so the run ends within ``cfg.minutes`` (see :class:`LoopConfig`).
 
-        Data-parallel runs take rank 0's estimate on every rank (the ranks must run the same steps).
+        The speed is measured from the calibration step on (:attr:`_anchor`), so the start-up
+        of the data workers and the first, slow GPU steps do not shorten the run. Data-parallel
+        runs take rank 0's estimate on every rank (the ranks must run the same steps).
         """
         if self.cfg.minutes <= 0:
             return
-        run_steps, run_time = step - self.start_step, elapsed - self.elapsed
-        if run_steps >= 1 and run_time > 0:
-            left = self.cfg.minutes * 60.0 - elapsed
-            self.cfg.steps = max(step + 1, step + int(left * run_steps / run_time))
-        self.cfg.steps = distributed.broadcast_int(self.cfg.steps)
+        since_step, since_s = self._anchor if self._anchor is not None else (self.start_step, self.elapsed)
+        estimate = steps_within_budget(step, elapsed, self.cfg.minutes * 60.0, since_step, since_s)
+        self.cfg.steps = distributed.broadcast_int(self.cfg.steps if estimate is None else estimate)
 
     def run(self, batches: Iterator[dict[str, Tensor]], progress: bool = True) -> LoopResult:
         """Train from :attr:`start_step` to ``cfg.steps``; ``batches`` yields those steps' batches.
@@ -443,6 +453,7 @@ class TrainingLoop:
         t_flush = time.perf_counter()
         step = self.start_step
         calibrate = self.start_step + 20  # first speed estimate of a budgeted run (after warm-up)
+        self._anchor: tuple[int, float] | None = None
         while step < cfg.steps:
             step += 1
             batch = {k: v.to(self.device, non_blocking=True) for k, v in next(batches).items()}
@@ -455,6 +466,7 @@ class TrainingLoop:
             bar.update(1)
             if step == calibrate:
                 self._budget_steps(step, time.perf_counter() - t0)
+                self._anchor = (step, time.perf_counter() - t0)  # later estimates: the speed from here on
                 bar.total = cfg.steps
             last = step == cfg.steps
             if step % cfg.log_every == 0 or last:
@@ -462,6 +474,9 @@ class TrainingLoop:
                 span = max(now - t_flush, 1e-9)
                 self._flush(step, pending, now - t0, bar, windows / span, frames / span)
                 pending, windows, frames, t_flush = 0, 0, 0, now
+                if step > calibrate and not last:
+                    self._budget_steps(step, now - t0)
+                    bar.total = cfg.steps
             if step % cfg.val_every == 0 or last:
                 elapsed = time.perf_counter() - t0
                 if self.main:

@@ -63,6 +63,8 @@ class RecipeOptions:
         results: results JSON path (None = ``runs/results.json``).
         resume: skip finished stages and continue interrupted ones.
         evaluate: run stage 3 (False: train only and return ``{}``).
+        teacher_init: a teacher checkpoint of the same configuration that the teacher stage
+            continues (a warm restart of the schedule) instead of starting from scratch.
         student_init: a finished recipe's output root (``OUT`` of ``scripts/train_cuda.sh``: ``models/``,
             ``runs/students/``) whose six students this recipe continues training (fine-tuning).
         progress: progress bars.
@@ -91,6 +93,7 @@ class RecipeOptions:
     model_card: Path | None = Path("assets/MODEL_CARD.md")
     results: Path | None = None
     resume: bool = False
+    teacher_init: Path | None = None
     student_init: Path | None = None
     evaluate: bool = True
     progress: bool = True
@@ -193,6 +196,7 @@ def _teacher_stage(opts: RecipeOptions, common: dict[str, Any]) -> Path:
             opts.teacher_loop,
             opts.teacher_model,
             opts.teacher_overrides,
+            init=opts.teacher_init,
         )
     return teacher_out
 

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from scjd_core.errors import InputError
-from training.common import seed_everything
+from training.common import load_init_weights, portable_path, seed_everything
 from training.loop import LoopConfig, LoopResult, Member, predict_dense
 from training.losses import DistillConfig, DistillLoss
 from training.train_teacher import RunOptions, resolve, run_loop
@@ -94,15 +94,7 @@ def _student_member(spec: StudentSpec, teacher: nn.Module, device: torch.device,
             "train both with the same window"
         )
     if spec.init is not None:
-        from scjd_core.models import load_checkpoint
-
-        start, start_meta = load_checkpoint(spec.init, device="cpu")
-        if start_meta["kind"] != "student" or start.config.to_dict() != net.config.to_dict():
-            raise InputError(
-                f"--init {spec.init} is not a {spec.model} student with these options: "
-                "start from a checkpoint of the same student configuration"
-            )
-        net.load_state_dict(start.state_dict())
+        load_init_weights(net, spec.init, "student", spec.model)
     loss = DistillLoss(spec.distill, student_dim=net.config.dim, teacher_dim=teacher.config.dim).to(device)
     keep_attention = spec.distill.lambda_ajad > 0
 
@@ -118,7 +110,7 @@ def _student_member(spec: StudentSpec, teacher: nn.Module, device: torch.device,
         "sampling": spec.sampling,
         "distill": spec.distill.to_dict(),
         "variant": spec.name,
-        "init": str(spec.init) if spec.init is not None else None,
+        "init": portable_path(spec.init) if spec.init is not None else None,
     }
     return Member(spec.name, net, loss_fn, predict_dense, Path(spec.out), extra=loss, meta=meta)
 

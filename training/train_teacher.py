@@ -23,7 +23,9 @@ from training.common import (
     data_licences,
     fixed_batches,
     hardware_info,
+    load_init_weights,
     load_mocap_data,
+    portable_path,
     seed_everything,
     train_batches,
     training_noise,
@@ -160,7 +162,11 @@ def _teacher_loss(model: nn.Module, batch: dict[str, Tensor], shared: dict) -> d
 
 
 def train_teacher(
-    opts: RunOptions, cfg: LoopConfig, model: str = "teacher-s", overrides: dict[str, Any] | None = None
+    opts: RunOptions,
+    cfg: LoopConfig,
+    model: str = "teacher-s",
+    overrides: dict[str, Any] | None = None,
+    init: str | Path | None = None,
 ) -> LoopResult:
     """Train a teacher (MPJPE on all T frames) and save its best checkpoint to ``opts.out``.
 
@@ -169,6 +175,8 @@ def train_teacher(
         cfg: steps, batch size, learning rate, ... .
         model: registered teacher name (``teacher-s``, ``teacher-tiny``).
         overrides: config fields replacing the named size's values (e.g. ``{"window": 27}``).
+        init: a teacher checkpoint of the same configuration to start from (a finished run
+            trained longer, e.g. with a warm restart of the schedule on a faster machine).
 
     Returns:
         The loop's summary (best validation MPJPE in mm, wall-clock time).
@@ -180,7 +188,15 @@ def train_teacher(
     net = create_model(model, **overrides)
     if model_kind(net) != "teacher":
         raise InputError(f"--model {model} is not a teacher: choose teacher-s or teacher-tiny")
+    if init is not None:
+        load_init_weights(net, init, "teacher", model)
     device, mocap = resolve(opts)
     member = Member("teacher", net, _teacher_loss, predict_dense, Path(opts.out))
-    recipe = {"command": "teacher", "model": model, "model_overrides": overrides, "loss": "MPJPE, all T frames"}
+    recipe = {
+        "command": "teacher",
+        "model": model,
+        "model_overrides": overrides,
+        "loss": "MPJPE, all T frames",
+        "init": portable_path(init) if init is not None else None,
+    }
     return run_loop([member], opts, cfg, device, mocap, net.config.window, lambda batch, step: {}, recipe)

@@ -14,7 +14,7 @@ from scjd_core.models import create_model, load_checkpoint, read_checkpoint_meta
 from tests.training.mini_mocap import make_mini_mocap
 from training.__main__ import main
 from training.common import MetricsLog, load_mocap_data, load_train_state
-from training.loop import LoopConfig, cosine_with_warmup
+from training.loop import LoopConfig, cosine_with_warmup, steps_within_budget
 from training.train_student import step_phase
 from training.train_teacher import RunOptions, train_teacher
 
@@ -166,6 +166,27 @@ def test_resume_continues_from_saved_step_and_matches_uninterrupted_run(
         torch.testing.assert_close(resumed.state_dict()[key], value, rtol=0, atol=0)
 
 
+def test_teacher_init_starts_from_the_checkpoint_and_refuses_another_model(
+    trained: Path, mocap: Path, tmp_path: Path, capsys
+) -> None:
+    cfg = LoopConfig(steps=1, batch_size=2, warmup=0, val_every=1, seed=5, lr=1e-9, weight_decay=0.0, ema=0.0)
+    train_teacher(_teacher_opts(tmp_path, mocap), cfg, "teacher-tiny", init=trained / "teacher")
+    start, _ = load_checkpoint(trained / "teacher")
+    continued, meta = load_checkpoint(tmp_path / "teacher")
+    assert meta["training"]["recipe"]["init"].endswith("teacher")
+    fresh = create_model("teacher-tiny").state_dict()
+    for key, value in start.state_dict().items():  # one step at lr 1e-9: still the initial weights
+        torch.testing.assert_close(continued.state_dict()[key], value, rtol=0, atol=1e-6)
+    assert any(not torch.equal(fresh[k], v) for k, v in start.state_dict().items())
+    base = ["teacher", "--data", str(mocap), "--no-cache", "--out", str(tmp_path / "t2"), "--quiet", "--steps", "1"]
+    assert main([*base, "--model", "teacher-tiny", "--init", str(trained / "scjd")]) == InputError.exit_code
+    assert main([*base, "--model", "teacher-tiny", "--model-arg", "dim=8", "--init", str(trained / "teacher")]) == 2
+    assert main([*base, "--model", "teacher-tiny", "--init", str(tmp_path / "missing")]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("error: ") for line in err)
+    assert "not a teacher-tiny teacher" in err[0]
+
+
 def test_resume_errors_are_clear(mocap: Path, tmp_path: Path) -> None:
     cfg = LoopConfig(steps=1, batch_size=2, warmup=0, val_every=1, seed=0)
     with pytest.raises(CheckpointError, match="not found"):
@@ -237,3 +258,13 @@ def test_schedule_phase_and_log_helpers(tmp_path: Path, mocap: Path) -> None:
     assert data.clips("all") and data.clips("auto") == data.clips("all")
     with pytest.raises(InputError, match="no 'test' clips"):
         data.clips("test")
+
+
+def test_budget_is_planned_at_the_speed_after_warm_up() -> None:
+    # 20 slow warm-up steps (workers starting, first GPU kernels: 1 step/s), then 5 steps/s.
+    after_warm_up = steps_within_budget(45, 25.0, 120.0, since_step=20, since_s=20.0)
+    whole_run = steps_within_budget(45, 25.0, 120.0, since_step=0, since_s=0.0)
+    assert after_warm_up == 45 + 95 * 5  # the budget is filled at the speed it will run at
+    assert whole_run == 45 + int(95 * 45 / 25)  # what counting the warm-up would have planned: 3x shorter
+    assert steps_within_budget(45, 130.0, 120.0, 20, 20.0) == 46  # over budget: finish with one more step
+    assert steps_within_budget(20, 20.0, 120.0, 20, 20.0) is None  # no speed measured yet
