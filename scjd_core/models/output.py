@@ -10,6 +10,7 @@ student reads ``K`` of them and says which (``indices``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -84,7 +85,11 @@ class LiftOutput:
         return maps[:, nearest_sample(self.indices, window)]
 
 
-_FLIP_INDEX = torch.as_tensor(FLIP_PERMUTATION, dtype=torch.long)
+@functools.lru_cache(maxsize=8)
+def flip_index(device: torch.device) -> Tensor:
+    """The left/right joint permutation as an index tensor on ``device``, made once per
+    device: a live step on the GPU must not copy it from the host on every frame."""
+    return torch.as_tensor(FLIP_PERMUTATION, dtype=torch.long, device=device)
 
 
 def mirror(values: Tensor) -> Tensor:
@@ -93,7 +98,7 @@ def mirror(values: Tensor) -> Tensor:
 
     Its own inverse: it mirrors windows of 2D inputs (x, y, confidence) and 3D poses alike.
     """
-    out = values.index_select(-2, _FLIP_INDEX.to(values.device))
+    out = values.index_select(-2, flip_index(values.device))
     return torch.cat([-out[..., :1], out[..., 1:]], dim=-1)
 
 

@@ -111,3 +111,21 @@ def test_cached_interpolation_weights_give_the_same_poses():
             got = model(x[:, idx], idx, return_attention=False).pose
     assert torch.equal(ref, got)
     assert bench_cuda.max_windows(model) >= 16384  # the largest batch the GPU sweep asks for
+
+
+@pytest.mark.parametrize("kind", ["student", "teacher"])
+def test_graph_and_compile_time_the_poses_lift_gives(kind):
+    """CUDA graphs and torch.compile wrap ``lifted_poses``: the same poses as the lifter's own
+    forward, test-time flip included (they used to time the forward without it)."""
+    from scjd_core.bench.cuda.models import lifted_poses
+    from scjd_core.bench.kit import make_backend
+
+    backend, _ = make_backend(kind, "torch", "cpu")
+    assert backend.model.config.test_flip
+    x = torch.from_numpy(bench_cuda.synthetic_windows(backend.window, 3))
+    with torch.inference_mode():
+        ref = backend._forward(x, False)[0]
+        got = lifted_poses(backend.model)(x)
+        unflipped = backend.model.forward_dense(x, return_attention=False, flip=False).pose
+    torch.testing.assert_close(got, ref, rtol=0, atol=1e-6)
+    assert float((got - unflipped).abs().max()) > 1e-4

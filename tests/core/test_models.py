@@ -21,7 +21,7 @@ from scjd_core.models import (
     nearest_sample,
     sparse_indices,
 )
-from scjd_core.models.output import mirror
+from scjd_core.models.output import flip_index, mirror
 from scjd_core.skeleton import JOINT_INDEX, NUM_JOINTS, ROOT
 
 TINY = ("teacher-tiny", "student-tiny")
@@ -285,3 +285,16 @@ def test_mirror_negates_x_and_swaps_sides():
     out = mirror(pose)
     torch.testing.assert_close(out[JOINT_INDEX["right_wrist"]], torch.tensor([-0.3, 0.1, 0.2]))
     assert float(out[JOINT_INDEX["left_wrist"]].abs().sum()) == 0.0
+
+
+def test_mirror_builds_its_joint_permutation_once_per_device(monkeypatch):
+    """A live step on the GPU mirrors every frame: the permutation must already be on the
+    device, not copied from the host each time (the CUDA benchmark counted 3 extra copies)."""
+    flip_index.cache_clear()
+    made = []
+    real = torch.as_tensor
+    monkeypatch.setattr(torch, "as_tensor", lambda *a, **k: made.append(k.get("device")) or real(*a, **k))
+    for device in ("cpu", "meta", "cpu", "meta"):
+        mirror(torch.zeros(2, 17, 3, device=device))
+    assert made == [torch.device("cpu"), torch.device("meta")]
+    assert flip_index(torch.device("meta")).device.type == "meta"

@@ -17,7 +17,7 @@ from typing import Any
 
 from scjd_core.bench.cuda.common import autocast, error_text
 from scjd_core.bench.cuda.inputs import realistic_window_sequence, synthetic_windows
-from scjd_core.bench.cuda.models import load_model
+from scjd_core.bench.cuda.models import lifted_poses, load_model
 from scjd_core.bench.cuda.settings import REPO
 from scjd_core.bench.cuda.timing import Clock
 from scjd_core.bench.kit import latencies_ms
@@ -94,12 +94,7 @@ def compile_child(spec: dict[str, Any]) -> int:
         if device == "cpu":
             torch.set_num_threads(1)
         backend, _ = load_model("student", device, spec.get("checkpoint"))
-        model, window = backend.model, backend.window
-        idx = model.sample_indices(0)
-
-        def fwd(x: Any) -> Any:
-            return model(x[:, idx], idx, return_attention=False).pose
-
+        fwd, window = lifted_poses(backend.model), backend.window
         _compile_batched(torch, fwd, window, spec)  # returns before streaming: its batch is freed
         if spec.get("stream"):
             torch._dynamo.reset()

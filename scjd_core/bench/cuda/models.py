@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -24,3 +25,14 @@ def load_model(kind: str, device: str, checkpoint: str | None) -> tuple[Any, str
         backend = load_backend(kind, device=device, checkpoint=checkpoint)
         return backend, f"checkpoint {checkpoint}"
     return make_backend(kind, "torch", device)
+
+
+def lifted_poses(model: Any) -> Callable[[Any], Any]:
+    """``x (B, T, 17, 3) on the device -> poses (B, T, 17, 3)``: the model's ``forward_dense``
+    as ``lift()`` runs it (phase 0, the test-time flip when the model's config asks for it),
+    for CUDA graphs and ``torch.compile``, so they time the work the product does."""
+
+    def fwd(x: Any) -> Any:
+        return model.forward_dense(x, return_attention=False).pose
+
+    return fwd

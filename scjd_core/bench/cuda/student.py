@@ -11,6 +11,7 @@ from scjd_core.bench.cuda.common import error_text, fmt_rate
 from scjd_core.bench.cuda.graphs import capture_graph
 from scjd_core.bench.cuda.inputs import realistic_window_sequence
 from scjd_core.bench.cuda.latency import LatencyMeasurements
+from scjd_core.bench.cuda.models import lifted_poses
 from scjd_core.bench.cuda.settings import RESERVE_S, STUDENT_GPU_FPS_TARGET
 from scjd_core.bench.cuda.throughput import ThroughputMeasurements
 from scjd_core.bench.kit import latencies_ms
@@ -20,14 +21,10 @@ class StudentExtras(ThroughputMeasurements, LatencyMeasurements):
     """CUDA graphs (batched and a live step) and torch.compile (in a capped child) of the student."""
 
     def _graph_forward(self) -> tuple[Callable[[Any], Any], Any]:
-        """The student's forward with its sample positions on the device once: ``(fwd, indices)``."""
+        """The student's forward as ``lift()`` runs it (test-time flip included) and its sample
+        positions, which the model keeps on the device: ``(fwd, indices)``."""
         model = self.backends["student"].model
-        idx = model.sample_indices(0)
-
-        def fwd(x: Any) -> Any:
-            return model(x[:, idx], idx, return_attention=False).pose
-
-        return fwd, idx
+        return lifted_poses(model), model.sample_indices(0)
 
     def _capture(self, fwd: Callable[[Any], Any], x: Any, label: str, idx: Any) -> tuple[Any, Any, str]:
         """:func:`capture_graph`, trying the model as it is only until that has failed once."""
