@@ -379,11 +379,14 @@ def data_licences(mocap: MocapData | None = None) -> list[dict[str, str]]:
     return out
 
 
-def load_init_weights(net: torch.nn.Module, path: str | os.PathLike[str], kind: str, model: str) -> None:
+def load_init_weights(net: torch.nn.Module, path: str | os.PathLike[str], kind: str, model: str) -> dict[str, Any]:
     """Start ``net`` from the weights of checkpoint ``path`` (fine-tuning a finished run).
 
     The checkpoint must be a ``kind`` model with exactly ``net``'s configuration, so a
     continued run is the same model trained longer.
+
+    Returns:
+        What the continued run's metadata keeps of where it started (:func:`init_record`).
 
     Raises:
         InputError: another kind of model or another configuration.
@@ -398,3 +401,26 @@ def load_init_weights(net: torch.nn.Module, path: str | os.PathLike[str], kind: 
             f"start from a checkpoint of the same {kind} configuration"
         )
     net.load_state_dict(start.state_dict())
+    return init_record(path, meta)
+
+
+def run_summary(meta: dict[str, Any]) -> dict[str, Any]:
+    """One training run of a checkpoint, as its continuations remember it: command, time, hardware."""
+    tr = meta.get("training", {})
+    hw = tr.get("hardware", {})
+    return {
+        "sha256": meta.get("sha256"),
+        "command": tr.get("shell_command") or " ".join(tr.get("command", [])),
+        "wall_clock_s": tr.get("wall_clock_s"),
+        "steps_done": tr.get("steps_done"),
+        "hardware": {k: hw[k] for k in ("gpu", "cpu", "cpu_count") if k in hw},
+    }
+
+
+def init_record(path: str | os.PathLike[str], meta: dict[str, Any]) -> dict[str, Any]:
+    """The metadata a continued run keeps of its starting checkpoint ``path`` (metadata ``meta``):
+    its path and sha256, and every run that made it, oldest first (``init_history``), so a
+    model card can list the whole lineage even when the earlier files are gone or overwritten."""
+    recipe = meta.get("training", {}).get("recipe", {})
+    history = list(recipe.get("init_history", [])) + [run_summary(meta)]
+    return {"init": portable_path(path), "init_sha256": meta.get("sha256"), "init_history": history}

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scjd_core.atomic import atomic_write
+from training.common import run_summary
 from training.evaluate import all_rows, row_cells
 
 _INTENDED_USE = (
@@ -220,7 +221,8 @@ def _extra_section(extra: dict[str, Any] | None) -> list[str]:
 #: Documents the card links to when they exist (path, sentence).
 _DOCS = (
     ("docs/learning_curves.png", "Learning curves (validation MPJPE against step and against minutes)"),
-    ("docs/learning_curves_cpu.png", "Learning curves of the students' last continuation on the CPU"),
+    ("docs/learning_curves_cpu.png", "Learning curves of the students' fourth continuation on the CPU"),
+    ("docs/learning_curves_continued.png", "Learning curves of the shipped run: teacher and students continued on a GPU"),
     ("docs/training_recipe.md", "The recipe's choices, with the measurements behind them"),
     ("docs/noise_calibration.md", "Synthetic detector noise fitted to MediaPipe on real clips"),
     ("docs/squat_check.md", "Real-video check (squat depth, knee angles, left/right leg lengths)"),
@@ -252,18 +254,55 @@ def _command(meta: dict[str, Any]) -> str:
 
 
 def _earlier_runs(meta: dict[str, Any]) -> list[dict[str, Any]]:
-    """The checkpoints a continued run started from, oldest first, as far as they are on
-    disk (``recipe.init``; a run trained elsewhere is recorded by its command alone)."""
+    """The runs a continued checkpoint started from, oldest first, as run summaries
+    (:func:`training.common.run_summary`): the lineage its metadata keeps (``init_history``),
+    else the ``init`` checkpoints still on disk, followed while each is the file the run
+    started from (same sha256 when recorded; never a loop)."""
+    recipe = meta.get("training", {}).get("recipe", {})
+    if recipe.get("init_history"):
+        return list(recipe["init_history"])
     chain: list[dict[str, Any]] = []
-    init = meta.get("training", {}).get("recipe", {}).get("init")
-    while init and len(chain) < 10:
+    seen = {meta.get("sha256")}
+    init, sha = recipe.get("init"), recipe.get("init_sha256")
+    while init:
         try:
             earlier = _checkpoint_meta(init)
         except Exception:  # not on this machine (e.g. the GPU run's OUT): stop there
             break
-        chain.insert(0, earlier)
+        if earlier.get("sha256") in seen or (sha and earlier.get("sha256") != sha):
+            break  # overwritten since (e.g. a shipped checkpoint continued in place)
+        seen.add(earlier.get("sha256"))
+        chain.insert(0, run_summary(earlier))
         init = earlier.get("training", {}).get("recipe", {}).get("init")
+        sha = earlier.get("training", {}).get("recipe", {}).get("init_sha256")
     return chain
+
+
+def _where(hardware: dict[str, Any]) -> str:
+    return hardware.get("gpu") or f"CPU ({hardware.get('cpu_count', '?')} cores)"
+
+
+def _before(earlier: list[dict[str, Any]]) -> str:
+    """``3.8 min on NVIDIA H200 + 319.5 min on CPU (2 cores)``: the earlier runs' time by hardware."""
+    minutes: dict[str, float] = {}
+    for run in earlier:
+        where = _where(run.get("hardware", {}))
+        minutes[where] = minutes.get(where, 0.0) + float(run.get("wall_clock_s") or 0.0) / 60
+    return " + ".join(f"{m:.1f} min on {w}" for w, m in minutes.items())
+
+
+def _merge_in_order(commands: list[str], chain: list[str]) -> None:
+    """Add ``chain`` (one checkpoint's commands, oldest first) to ``commands`` keeping both orders:
+    a new command goes right after the last one of its chain already listed."""
+    pos = 0
+    for cmd in chain:
+        if not cmd:
+            continue
+        if cmd in commands:
+            pos = commands.index(cmd) + 1
+        else:
+            commands.insert(pos, cmd)
+            pos += 1
 
 
 def _training_row(name: str, meta: dict[str, Any], earlier: list[dict[str, Any]]) -> list[str]:
@@ -279,13 +318,11 @@ def _training_row(name: str, meta: dict[str, Any], earlier: list[dict[str, Any]]
         + ", ".join(f"{k[7:].upper()} λ={distill[k]:g}" for k in ("lambda_djed", "lambda_ajad", "lambda_tcd"))
     )
     cfg = meta["config"]
-    hw = tr.get("hardware", {})
-    where = hw.get("gpu") or f"CPU ({hw.get('cpu_count', '?')} cores)"
+    where = _where(tr.get("hardware", {}))
     if recipe.get("init"):
-        before = sum(m.get("training", {}).get("wall_clock_s", 0.0) for m in earlier) / 60
         where += f", continued from {recipe['init']}"
         if earlier:
-            where += f" ({before:.1f} min before, on this machine)"
+            where += f" (trained {_before(earlier)} before, in {len(earlier)} run{'s' * (len(earlier) > 1)})"
     arch = f"dim {cfg['dim']}, {cfg['depth']}+{cfg['depth']} blocks, {cfg['heads']} heads, T={cfg['window']}"
     if meta["kind"] == "student":
         arch += f", K={cfg['frames']} ({cfg['sampling']}, stride {cfg['stride']})"
@@ -309,9 +346,7 @@ def _training_section(results: dict[str, Any]) -> list[str]:
     commands: list[str] = []  # each distinct training command, in order (earlier runs first)
     for r, meta in zip(results["rows"], metas, strict=True):
         earlier = _earlier_runs(meta)
-        for cmd in [_command(m) for m in earlier] + [_command(meta)]:
-            if cmd and cmd not in commands:
-                commands.append(cmd)
+        _merge_in_order(commands, [run["command"] for run in earlier] + [_command(meta)])
         rows.append(_training_row(r["name"], meta, earlier))
     header = [
         "model", "architecture", "loss", "best step / steps", "batch", "peak lr", "train min", "trained on", "val MPJPE"

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from scjd_core.errors import InputError
-from training.common import load_init_weights, portable_path, seed_everything
+from training.common import load_init_weights, seed_everything
 from training.loop import LoopConfig, LoopResult, Member, predict_dense
 from training.losses import DistillConfig, DistillLoss
 from training.train_teacher import RunOptions, resolve, run_loop
@@ -93,8 +93,7 @@ def _student_member(spec: StudentSpec, teacher: nn.Module, device: torch.device,
             f"student window T={net.config.window} differs from the teacher's T={teacher.config.window}: "
             "train both with the same window"
         )
-    if spec.init is not None:
-        load_init_weights(net, spec.init, "student", spec.model)
+    started = load_init_weights(net, spec.init, "student", spec.model) if spec.init is not None else {"init": None}
     loss = DistillLoss(spec.distill, student_dim=net.config.dim, teacher_dim=teacher.config.dim).to(device)
     keep_attention = spec.distill.lambda_ajad > 0
 
@@ -110,7 +109,7 @@ def _student_member(spec: StudentSpec, teacher: nn.Module, device: torch.device,
         "sampling": spec.sampling,
         "distill": spec.distill.to_dict(),
         "variant": spec.name,
-        "init": portable_path(spec.init) if spec.init is not None else None,
+        **started,
     }
     return Member(spec.name, net, loss_fn, predict_dense, Path(spec.out), extra=loss, meta=meta)
 

@@ -25,7 +25,6 @@ from training.common import (
     hardware_info,
     load_init_weights,
     load_mocap_data,
-    portable_path,
     seed_everything,
     train_batches,
     training_noise,
@@ -188,8 +187,7 @@ def train_teacher(
     net = create_model(model, **overrides)
     if model_kind(net) != "teacher":
         raise InputError(f"--model {model} is not a teacher: choose teacher-s or teacher-tiny")
-    if init is not None:
-        load_init_weights(net, init, "teacher", model)
+    started = load_init_weights(net, init, "teacher", model) if init is not None else {"init": None}
     device, mocap = resolve(opts)
     member = Member("teacher", net, _teacher_loss, predict_dense, Path(opts.out))
     recipe = {
@@ -197,6 +195,6 @@ def train_teacher(
         "model": model,
         "model_overrides": overrides,
         "loss": "MPJPE, all T frames",
-        "init": portable_path(init) if init is not None else None,
+        **started,
     }
     return run_loop([member], opts, cfg, device, mocap, net.config.window, lambda batch, step: {}, recipe)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -185,6 +186,29 @@ def test_teacher_init_starts_from_the_checkpoint_and_refuses_another_model(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("error: ") for line in err)
     assert "not a teacher-tiny teacher" in err[0]
+
+
+def test_continued_runs_keep_their_lineage_for_the_model_card(trained: Path, mocap: Path, tmp_path: Path) -> None:
+    from training.model_card import _earlier_runs, _merge_in_order, _training_row
+
+    first = tmp_path / "first"
+    shutil.copy(trained / "teacher.json", tmp_path / "first.json")
+    shutil.copy(trained / "teacher.safetensors", tmp_path / "first.safetensors")
+    base = ["teacher", "--model", "teacher-tiny", "--data", str(mocap), "--no-cache", "--quiet", *TINY[:4]]
+    # Continued twice in place, as a shipped checkpoint is: the file at the init path changes each time.
+    for seed in ("1", "2"):
+        assert main([*base, "--steps", "1", "--seed", seed, "--init", str(first), "--out", str(first)]) == 0
+    meta = read_checkpoint_meta(first)
+    history = _earlier_runs(meta)
+    assert len(history) == 2  # the original 2-step run, then the first continuation; not the file as it is now
+    assert [h["steps_done"] for h in history] == [2, 1]
+    assert history[0]["sha256"] == read_checkpoint_meta(trained / "teacher")["sha256"]
+    assert "--seed 1" in history[1]["command"] and "--seed 2" in " ".join(meta["training"]["command"])
+    where = _training_row("teacher", meta, history)[7]
+    assert "continued from" in where and "in 2 runs" in where and "min on CPU" in where
+    commands = ["gpu", "gpu2"]
+    _merge_in_order(commands, ["gpu", "cpu1", "cpu2", "gpu2"])
+    assert commands == ["gpu", "cpu1", "cpu2", "gpu2"]
 
 
 def test_resume_errors_are_clear(mocap: Path, tmp_path: Path) -> None:
