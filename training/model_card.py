@@ -221,8 +221,8 @@ def _extra_section(extra: dict[str, Any] | None) -> list[str]:
 #: Documents the card links to when they exist (path, sentence).
 _DOCS = (
     ("docs/learning_curves.png", "Learning curves (validation MPJPE against step and against minutes)"),
-    ("docs/learning_curves_cpu.png", "Learning curves of the students' fourth continuation on the CPU"),
-    ("docs/learning_curves_continued.png", "Learning curves of the shipped run: teacher and students continued on a GPU"),
+    ("docs/learning_curves_continued.png", "Learning curves of the teacher and students continued on a GPU"),
+    ("docs/learning_curves_cpu.png", "Learning curves of the students' last continuation, on the CPU"),
     ("docs/training_recipe.md", "The recipe's choices, with the measurements behind them"),
     ("docs/noise_calibration.md", "Synthetic detector noise fitted to MediaPipe on real clips"),
     ("docs/squat_check.md", "Real-video check (squat depth, knee angles, left/right leg lengths)"),
@@ -273,6 +273,8 @@ def _earlier_runs(meta: dict[str, Any]) -> list[dict[str, Any]]:
             break  # overwritten since (e.g. a shipped checkpoint continued in place)
         seen.add(earlier.get("sha256"))
         chain.insert(0, run_summary(earlier))
+        if earlier.get("training", {}).get("recipe", {}).get("init_history"):
+            return list(earlier["training"]["recipe"]["init_history"]) + chain  # it kept its own lineage
         init = earlier.get("training", {}).get("recipe", {}).get("init")
         sha = earlier.get("training", {}).get("recipe", {}).get("init_sha256")
     return chain

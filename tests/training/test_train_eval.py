@@ -206,6 +206,9 @@ def test_continued_runs_keep_their_lineage_for_the_model_card(trained: Path, moc
     assert "--seed 1" in history[1]["command"] and "--seed 2" in " ".join(meta["training"]["command"])
     where = _training_row("teacher", meta, history)[7]
     assert "continued from" in where and "in 2 runs" in where and "min on CPU" in where
+    # A checkpoint written before lineages were kept: its start on disk supplies its own.
+    older = {"sha256": "x", "training": {"recipe": {"init": str(first)}}}
+    assert [h["sha256"] for h in _earlier_runs(older)] == [h["sha256"] for h in history] + [meta["sha256"]]
     commands = ["gpu", "gpu2"]
     _merge_in_order(commands, ["gpu", "cpu1", "cpu2", "gpu2"])
     assert commands == ["gpu", "cpu1", "cpu2", "gpu2"]
