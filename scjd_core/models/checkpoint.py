@@ -35,7 +35,7 @@ from scjd_core import __version__
 from scjd_core.atomic import atomic_write
 from scjd_core.device import torch_device
 from scjd_core.errors import CheckpointError
-from scjd_core.models.config import _BaseConfig
+from scjd_core.models.config import TEST_FLIP_DEFAULT
 from scjd_core.models.registry import KINDS, model_from_config, model_kind
 from scjd_core.models.shipped import MODEL_KINDS, default_checkpoint
 from scjd_core.skeleton import JOINT_NAMES, PARENTS, ROOT
@@ -264,7 +264,7 @@ def describe_shipped_models() -> list[str]:
         cfg = meta["config"]
         shape = f"T={cfg.get('window')}" + (f", K={cfg['frames']}" if "frames" in cfg else "")
         facts = [f"{meta['kind']} {shape}", f"{meta.get('parameters', '?')} parameters"]
-        if cfg.get("test_flip", _BaseConfig.test_flip):  # checkpoints older than the field take its default
+        if cfg.get("test_flip", TEST_FLIP_DEFAULT):  # checkpoints older than the field take its default
             facts.append("test-time flip")
         lines.append(f"{kind}: {weights} ({', '.join(facts)})" + "".join(f"; {f}" for f in accuracy_facts(meta)))
     return lines

@@ -13,6 +13,9 @@ from typing import Any, Self
 from scjd_core.skeleton import NUM_JOINTS, ROOT
 
 SAMPLING_MODES: tuple[str, ...] = ("strided", "central")
+#: Whether a lifter flip-averages at inference when its config does not say (checkpoints
+#: written before the field existed take it too).
+TEST_FLIP_DEFAULT = True
 
 
 @dataclass
@@ -29,7 +32,7 @@ class _BaseConfig:
     dropout: float = 0.0
     attn_dropout: float = 0.0
     drop_path: float = 0.0
-    test_flip: bool = True
+    test_flip: bool = TEST_FLIP_DEFAULT
 
     def __post_init__(self) -> None:
         self.validate()
