@@ -404,13 +404,19 @@ def load_init_weights(net: torch.nn.Module, path: str | os.PathLike[str], kind: 
     return init_record(path, meta)
 
 
+def training_command(meta: dict[str, Any]) -> str:
+    """The command line that trained a checkpoint (``meta``: its metadata), as one string."""
+    tr = meta.get("training", {})
+    return tr.get("shell_command") or " ".join(tr.get("command", []))
+
+
 def run_summary(meta: dict[str, Any]) -> dict[str, Any]:
     """One training run of a checkpoint, as its continuations remember it: command, time, hardware."""
     tr = meta.get("training", {})
     hw = tr.get("hardware", {})
     return {
         "sha256": meta.get("sha256"),
-        "command": tr.get("shell_command") or " ".join(tr.get("command", [])),
+        "command": training_command(meta),
         "wall_clock_s": tr.get("wall_clock_s"),
         "steps_done": tr.get("steps_done"),
         "hardware": {k: hw[k] for k in ("gpu", "cpu", "cpu_count") if k in hw},

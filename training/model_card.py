@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scjd_core.atomic import atomic_write
-from training.common import run_summary
+from training.common import run_summary, training_command
 from training.evaluate import all_rows, row_cells
 
 _INTENDED_USE = (
@@ -248,11 +248,6 @@ def _checkpoint_meta(path: str) -> dict[str, Any]:
     return read_checkpoint_meta(path)
 
 
-def _command(meta: dict[str, Any]) -> str:
-    tr = meta.get("training", {})
-    return tr.get("shell_command") or " ".join(tr.get("command", []))
-
-
 def _earlier_runs(meta: dict[str, Any]) -> list[dict[str, Any]]:
     """The runs a continued checkpoint started from, oldest first, as run summaries
     (:func:`training.common.run_summary`): the lineage its metadata keeps (``init_history``),
@@ -273,10 +268,10 @@ def _earlier_runs(meta: dict[str, Any]) -> list[dict[str, Any]]:
             break  # overwritten since (e.g. a shipped checkpoint continued in place)
         seen.add(earlier.get("sha256"))
         chain.insert(0, run_summary(earlier))
-        if earlier.get("training", {}).get("recipe", {}).get("init_history"):
-            return list(earlier["training"]["recipe"]["init_history"]) + chain  # it kept its own lineage
-        init = earlier.get("training", {}).get("recipe", {}).get("init")
-        sha = earlier.get("training", {}).get("recipe", {}).get("init_sha256")
+        started = earlier.get("training", {}).get("recipe", {})
+        if started.get("init_history"):
+            return list(started["init_history"]) + chain  # it kept its own lineage
+        init, sha = started.get("init"), started.get("init_sha256")
     return chain
 
 
@@ -348,7 +343,7 @@ def _training_section(results: dict[str, Any]) -> list[str]:
     commands: list[str] = []  # each distinct training command, in order (earlier runs first)
     for r, meta in zip(results["rows"], metas, strict=True):
         earlier = _earlier_runs(meta)
-        _merge_in_order(commands, [run["command"] for run in earlier] + [_command(meta)])
+        _merge_in_order(commands, [run["command"] for run in earlier] + [training_command(meta)])
         rows.append(_training_row(r["name"], meta, earlier))
     header = [
         "model", "architecture", "loss", "best step / steps", "batch", "peak lr", "train min", "trained on", "val MPJPE"
