@@ -182,6 +182,11 @@ def _add_evaluate_parser(sub: Any) -> None:
     e.add_argument(
         "--card-extra", type=Path, help="results JSON of the same models on other inputs, added to the model card"
     )
+    e.add_argument(
+        "--card-recipe",
+        type=Path,
+        help="results JSON of a whole recipe run (scripts/train_cpu.sh), added to the model card with its wall time",
+    )
     e.add_argument("--sequences", type=Path, help="score on this fixed sequence file instead of random windows")
     e.add_argument("--mlp", type=Path, help="frame-wise MLP checkpoint (python -m training mlp) for a reference row")
     e.add_argument("--no-mean-pose", action="store_true", help="leave out the mean-pose reference row")
@@ -376,9 +381,31 @@ def _student_paths(items: list[str]) -> list[tuple[str, Path]]:
     return students
 
 
+def _results_json(path: Path | None, flag: str, need: str | None = None) -> dict[str, Any] | None:
+    """Read a results JSON given to ``flag`` before the evaluation runs (a bad file fails fast);
+    ``need``: a key its ``meta`` must have."""
+    if path is None:
+        return None
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ScjdError(f"{flag}: cannot read {path} as a results JSON ({exc})") from None
+    if not isinstance(results, dict) or "rows" not in results or "meta" not in results:
+        raise ScjdError(f"{flag}: {path} is not a results JSON of `python -m training evaluate` or `recipe`")
+    if need and need not in results["meta"]:
+        raise ScjdError(
+            f"{flag}: {path} has no meta.{need}: pass the results.json a whole recipe run wrote "
+            "(`python -m training recipe`, e.g. scripts/train_cpu.sh)"
+        )
+    return results
+
+
 def _run_evaluate(a: argparse.Namespace, command: list[str], cache: Path | None, progress: bool) -> None:
     from training.evaluate import EvalOptions, evaluate, summary, write_results
     from training.model_card import write_model_card
+
+    extra = _results_json(a.card_extra, "--card-extra")
+    recipe_run = _results_json(a.card_recipe, "--card-recipe", need="recipe")
 
     students = _student_paths(a.students)
     results = evaluate(
@@ -392,7 +419,7 @@ def _run_evaluate(a: argparse.Namespace, command: list[str], cache: Path | None,
     if a.json:
         write_results(results, a.json)
     if a.model_card:
-        write_model_card(results, a.model_card, extra=a.card_extra)
+        write_model_card(results, a.model_card, extra=extra, recipe_run=recipe_run)
     if a.stamp:
         _stamp(results)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scjd_core.atomic import atomic_write
+from scjd_core.errors import InputError
 from training.common import run_summary, training_command
 from training.evaluate import all_rows, row_cells
 
@@ -125,6 +126,21 @@ def _flip_note(results: dict[str, Any]) -> list[str]:
     ]
 
 
+#: The accuracy issue's wall-time target for the whole recipe on the project's 2-core CPU (minutes).
+RECIPE_WALL_TARGET_MIN = 150.0
+
+#: Stages of ``meta.recipe.stages_s`` (written by :func:`training.recipe.run_recipe`), in order.
+_STAGES = (("data", "loading the data"), ("teacher", "teacher"), ("students", "six students"),
+           ("mlp", "MLP reference"), ("evaluation", "evaluation"))  # fmt: skip
+
+
+def recipe_wall(recipe: dict[str, Any]) -> str:
+    """``142.3 min (loading the data 0.1, teacher 65.2, six students 55.3, evaluation 6.0)``."""
+    stages = recipe.get("stages_s", {})
+    parts = ", ".join(f"{label} {stages[k] / 60:.1f}" for k, label in _STAGES if stages.get(k))
+    return f"{recipe['wall_clock_s'] / 60:.1f} min ({parts})"
+
+
 def _row(results: dict[str, Any], name: str) -> dict[str, Any] | None:
     return next((r for r in all_rows(results) if r["name"] == name), None)
 
@@ -156,21 +172,30 @@ def target_checks(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]
     if t and s:
         ratio = t["flops_per_frame"] / s["flops_per_frame"]
         out.append(("teacher/student FLOPs per output frame ≥ 15 ×", f"{ratio:.1f} ×", ratio >= 15.0))
+    recipe = results["meta"].get("recipe")
+    if recipe:
+        minutes = recipe["wall_clock_s"] / 60
+        target = f"whole recipe ≤ {RECIPE_WALL_TARGET_MIN:g} min wall on this machine"
+        out.append((target, f"{minutes:.1f} min", minutes <= RECIPE_WALL_TARGET_MIN))
     return out
+
+
+def _checks_table(checks: list[tuple[str, str, bool | None]]) -> str:
+    rows = [[name, fig, "met" if ok else ("**missed**" if ok is False else "—")] for name, fig, ok in checks]
+    return _md_table(["target", "figure", ""], rows)
 
 
 def _targets_section(results: dict[str, Any]) -> list[str]:
     checks = target_checks(results)
     if not checks:
         return []
-    rows = [[name, fig, "met" if ok else ("**missed**" if ok is False else "—")] for name, fig, ok in checks]
     return [
         "### Targets",
         "",
         "Checked on the table below (computed from the results, not typed in). Throughput targets are in "
         "`BENCHMARKS.md` (`scjd bench`).",
         "",
-        _md_table(["target", "figure", ""], rows),
+        _checks_table(checks),
         "",
     ]
 
@@ -214,6 +239,29 @@ def _extra_section(extra: dict[str, Any] | None) -> list[str]:
         _inputs_paragraph(extra["meta"]),
         "",
         results_table(extra),
+        "",
+    ]
+
+
+def _recipe_run_section(run: dict[str, Any] | None) -> list[str]:
+    """A whole recipe's run (its results JSON) beside the shipped models: wall time, targets, table."""
+    if not run:
+        return []
+    recipe, hw = run["meta"]["recipe"], run["meta"].get("hardware", {})
+    return [
+        "## The whole recipe on this machine",
+        "",
+        f"Every model of this table was trained from scratch and evaluated by one command on "
+        f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores, no GPU), evaluated {run['meta'].get('date', '?')}: "
+        f"{recipe_wall(recipe)}. These weights are not shipped: the models above, trained longer "
+        "(partly on a GPU), are more accurate. Command: "
+        f"`{recipe.get('command', '?')}`" + (" (resumed)." if recipe.get("resumed") else "."),
+        "",
+        _checks_table(target_checks(run)),
+        "",
+        _inputs_paragraph(run["meta"]),
+        "",
+        results_table(run),
         "",
     ]
 
@@ -388,8 +436,14 @@ def _data_section(results: dict[str, Any]) -> list[str]:
     return out
 
 
-def render_model_card(results: dict[str, Any], extra: dict[str, Any] | None = None) -> str:
-    """The model card's Markdown text (``extra``: results of the same models on a second input set)."""
+def render_model_card(
+    results: dict[str, Any], extra: dict[str, Any] | None = None, recipe_run: dict[str, Any] | None = None
+) -> str:
+    """The model card's Markdown text.
+
+    ``extra``: results of the same models on a second input set; ``recipe_run``: results of a
+    whole recipe run (``python -m training recipe``, e.g. ``scripts/train_cpu.sh``), with its wall time.
+    """
     m = results["meta"]
     lat = m["latency"]
     lines = [
@@ -430,6 +484,7 @@ def render_model_card(results: dict[str, Any], extra: dict[str, Any] | None = No
         "",
         *_global_motion_section(results),
         *_extra_section(extra),
+        *_recipe_run_section(recipe_run),
         *_docs_section(),
         "## Limitations",
         "",
@@ -446,13 +501,27 @@ def _load(results: dict[str, Any] | str | Path | None) -> dict[str, Any] | None:
 
 
 def write_model_card(
-    results: dict[str, Any] | str | Path, out: str | Path, extra: dict[str, Any] | str | Path | None = None
+    results: dict[str, Any] | str | Path,
+    out: str | Path,
+    extra: dict[str, Any] | str | Path | None = None,
+    recipe_run: dict[str, Any] | str | Path | None = None,
 ) -> Path:
     """Render the card from results (a dict or a results JSON path) and write it atomically.
 
-    ``extra``: results of the same models on a second input set (e.g. the current noise defaults).
+    ``extra``: results of the same models on a second input set (e.g. the current noise defaults);
+    ``recipe_run``: results of a whole recipe run, shown with its wall time.
+
+    Raises:
+        InputError: ``recipe_run`` is not a recipe's results (no ``meta.recipe``).
     """
+    run = _load(recipe_run)
+    if run is not None and not run.get("meta", {}).get("recipe"):
+        raise InputError(
+            f"{recipe_run} is not the results of a whole recipe run (it has no meta.recipe): "
+            "pass the results.json that `python -m training recipe` (e.g. scripts/train_cpu.sh) wrote"
+        )
     out = Path(out)
+    text = render_model_card(_load(results), _load(extra), run)
     with atomic_write(out, "w", overwrite=True) as fh:
-        fh.write(render_model_card(_load(results), _load(extra)))
+        fh.write(text)
     return out

@@ -157,13 +157,15 @@ def _init_path(opts: RecipeOptions, name: str) -> Path | None:
     return root / "models" / "student" if name == "scjd" else root / "runs" / "students" / name
 
 
-def _mlp_stage(opts: RecipeOptions, mocap: Any, teacher_out: Path) -> Path | None:
-    """Train the MLP reference when asked (and not already done); its checkpoint path if there is one."""
+def _mlp_stage(opts: RecipeOptions, mocap: Any, teacher_out: Path) -> tuple[Path | None, bool]:
+    """Train the MLP reference when asked (and not already done); its checkpoint path if there is
+    one, and whether no training ran."""
     from scjd_core.errors import CheckpointError
     from scjd_core.models import read_checkpoint_meta
     from training.reference import MLPTrainOptions, read_mlp_meta, train_mlp
 
     out = opts.runs / "mlp"
+    trained = False
     if opts.mlp_minutes > 0:
         try:
             done = read_mlp_meta(out).get("training", {}).get("minutes") == opts.mlp_minutes
@@ -180,7 +182,8 @@ def _mlp_stage(opts: RecipeOptions, mocap: Any, teacher_out: Path) -> Path | Non
                     device=opts.device, progress=opts.progress, command=opts.command,
                 )
             )  # fmt: skip
-    return out if Path(f"{out}.safetensors").is_file() else None
+            trained = True
+    return (out if Path(f"{out}.safetensors").is_file() else None), not trained
 
 
 def _teacher_stage(opts: RecipeOptions, common: dict[str, Any]) -> Path:
@@ -224,7 +227,7 @@ def _students_stage(opts: RecipeOptions, common: dict[str, Any], teacher_out: Pa
 def _evaluate_stage(
     opts: RecipeOptions, mocap: Any, teacher_out: Path, specs: list[StudentSpec], mlp: Path | None
 ) -> dict[str, Any]:
-    """Stage 3: evaluate all seven models; print the summary, write the results and the model card."""
+    """Stage 3: evaluate all seven models and print the summary."""
     results = evaluate(
         EvalOptions(
             teacher=teacher_out,
@@ -243,14 +246,22 @@ def _evaluate_stage(
         )
     )
     print(summary(results))
-    write_results(results, opts.results or opts.runs / "results.json")
-    if opts.model_card is not None:
-        write_model_card(results, opts.model_card)
     return results
+
+
+def _training_seconds(checkpoint: Path) -> float:
+    """A training stage's wall time as its checkpoint records it (the loop's clock, which adds up
+    across ``--resume``, so an interrupted and resumed stage counts all of its parts)."""
+    from scjd_core.models import read_checkpoint_meta
+
+    return float(read_checkpoint_meta(checkpoint).get("training", {}).get("wall_clock_s") or 0.0)
 
 
 def run_recipe(opts: RecipeOptions) -> dict[str, Any]:
     """Train the teacher and the six students, evaluate all, write results and the model card.
+
+    The results' ``meta.recipe`` records the wall time of each stage and of the whole recipe
+    (``wall_clock_s``), so the card can state what the recipe took on this machine.
 
     Returns:
         The evaluation results (see :func:`training.evaluate.evaluate`).
@@ -266,13 +277,33 @@ def run_recipe(opts: RecipeOptions) -> dict[str, Any]:
         "mocap": mocap,
         "command": opts.command,
     }
+    data_s = time.perf_counter() - t0
     teacher_out = _teacher_stage(opts, common)
     specs = _students_stage(opts, common, teacher_out, t0)
-    mlp = _mlp_stage(opts, mocap, teacher_out)
+    start = time.perf_counter()
+    mlp, mlp_skipped = _mlp_stage(opts, mocap, teacher_out)
+    mlp_s = 0.0 if mlp_skipped else time.perf_counter() - start
     if not opts.evaluate:
         print(f"[recipe] trained in {time.perf_counter() - t0:.0f} s; evaluation skipped (--no-eval)")
         return {}
     print(f"[recipe] 3/3 evaluation [{time.perf_counter() - t0:.0f} s so far]")
+    start = time.perf_counter()
     results = _evaluate_stage(opts, mocap, teacher_out, specs, mlp)
-    print(f"[recipe] done in {time.perf_counter() - t0:.0f} s")
+    stages = {
+        "data": data_s,
+        "teacher": _training_seconds(teacher_out),
+        "students": _training_seconds(specs[0].out),
+        "mlp": mlp_s,
+        "evaluation": time.perf_counter() - start,
+    }
+    results["meta"]["recipe"] = {
+        "wall_clock_s": sum(stages.values()),
+        "stages_s": stages,
+        "resumed": opts.resume,
+        "command": " ".join(opts.command),
+    }
+    write_results(results, opts.results or opts.runs / "results.json")
+    if opts.model_card is not None:
+        write_model_card(results, opts.model_card)
+    print(f"[recipe] done in {time.perf_counter() - t0:.0f} s ({sum(stages.values()) / 60:.1f} min in all stages)")
     return results

@@ -152,12 +152,13 @@ def test_recipe_mlp_stage_trains_once(mocap, tmp_path: Path) -> None:
     save_checkpoint(create_model("teacher-tiny"), tmp_path / "teacher")
     opts = RecipeOptions(runs=tmp_path / "runs", mlp_minutes=0.002, progress=False, device="cpu")
     assert opts.sequences is None or opts.sequences.name == "hdm05_dg_v1.npz"
-    assert _mlp_stage(RecipeOptions(runs=tmp_path / "runs"), mocap, tmp_path / "teacher") is None  # 0 = skip
-    path = _mlp_stage(opts, mocap, tmp_path / "teacher")
-    assert path == tmp_path / "runs" / "mlp"
+    skip = _mlp_stage(RecipeOptions(runs=tmp_path / "runs"), mocap, tmp_path / "teacher")
+    assert skip == (None, True)  # 0 minutes = skip
+    path, skipped = _mlp_stage(opts, mocap, tmp_path / "teacher")
+    assert path == tmp_path / "runs" / "mlp" and not skipped
     meta = json.loads((tmp_path / "runs" / "mlp.json").read_text())
     assert meta["training"]["minutes"] == 0.002 and meta["training"]["options"]["window"] == 9
     assert meta["training"]["noise"] == "training" and meta["training"]["noise_models"]  # the teacher's noise
     before = (tmp_path / "runs" / "mlp.safetensors").read_bytes()
-    assert _mlp_stage(opts, mocap, tmp_path / "teacher") == path  # finished: not trained again
+    assert _mlp_stage(opts, mocap, tmp_path / "teacher") == (path, True)  # finished: not trained again
     assert (tmp_path / "runs" / "mlp.safetensors").read_bytes() == before

@@ -244,10 +244,45 @@ def test_recipe_trains_six_students_and_writes_card(mocap: Path, tmp_path: Path)
     assert central["config"]["sampling"] == "central"
     assert read_checkpoint_meta(runs / "students" / "no-djed")["training"]["recipe"]["distill"]["lambda_djed"] == 0
     assert "SCJD student − AJAD" in card.read_text()
-    # Re-running with --resume skips the finished stages and re-evaluates.
+    # The results record the recipe's wall time, stage by stage, and the card checks it.
+    recipe = results["meta"]["recipe"]
+    assert set(recipe["stages_s"]) == {"data", "teacher", "students", "mlp", "evaluation"}
+    assert recipe["wall_clock_s"] == pytest.approx(sum(recipe["stages_s"].values()))
+    assert recipe["stages_s"]["teacher"] == read_checkpoint_meta(out / "teacher")["training"]["wall_clock_s"] > 0
+    assert recipe["stages_s"]["students"] == read_checkpoint_meta(out / "student")["training"]["wall_clock_s"] > 0
+    assert recipe["stages_s"]["evaluation"] > 0 and not recipe["resumed"] and "--teacher-steps 2" in recipe["command"]
+    wall_row = f"whole recipe ≤ 150 min wall on this machine | {recipe['wall_clock_s'] / 60:.1f} min | met"
+    assert wall_row in card.read_text()
+    # Re-running with --resume skips the finished stages and re-evaluates; the finished stages keep their time.
     before = (out / "teacher.safetensors").read_bytes()
     assert main([*args, "--quiet", "--resume"]) == 0
     assert (out / "teacher.safetensors").read_bytes() == before
+    resumed = json.loads((runs / "results.json").read_text())["meta"]["recipe"]
+    assert resumed["resumed"] and resumed["stages_s"]["teacher"] == recipe["stages_s"]["teacher"]
+    # Another model card shows this run beside its own models.
+    shipped_card = tmp_path / "SHIPPED.md"
+    ev = ["evaluate", "--teacher", str(out / "teacher"), "--students", f"scjd={out / 'student'}", "--data", str(mocap)]
+    ev += ["--no-cache", "--windows", "3", "--latency-repeats", "1", "--quiet", "--model-card", str(shipped_card)]
+    assert main([*ev, "--card-recipe", str(runs / "results.json")]) == 0
+    text = shipped_card.read_text()
+    assert "## The whole recipe on this machine" in text and f"{resumed['wall_clock_s'] / 60:.1f} min (" in text
+
+
+def test_card_recipe_must_be_a_recipe_run_and_fails_before_evaluating(
+    trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps({"meta": {"date": "x"}, "rows": []}))
+    card = tmp_path / "CARD.md"
+    # No --data: an evaluation would fail on the missing mocap; the bad file is reported first.
+    ev = ["evaluate", "--teacher", str(trained / "teacher"), "--model-card", str(card), "--quiet"]
+    for bad, message in ((plain, "has no meta.recipe"), (tmp_path / "missing.json", "cannot read")):
+        assert main([*ev, "--card-recipe", str(bad)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: --card-recipe:") and message in err and len(err.splitlines()) == 1
+    assert main([*ev, "--card-extra", str(tmp_path / "missing.json")]) == 2
+    assert "--card-extra: cannot read" in capsys.readouterr().err
+    assert not card.exists()
 
 
 def test_user_errors_exit_non_zero_with_one_line(mocap: Path, tmp_path: Path, capsys) -> None:
