@@ -10,6 +10,7 @@ Examples::
     python -m training recipe --out assets/models --steps-teacher 1500 --steps-student 1500
     python -m training sequences --out tests/data/eval/hdm05_dg_v1.npz --split test --noise v1
     python -m training mlp --out runs/recipe/mlp --minutes 10
+    python -m training card --results runs/results.json --card-recipe runs/cpu_recipe/runs/results.json
     python -m training evaluate --teacher assets/models/teacher --students scjd=assets/models/student \\
         --sequences tests/data/eval/hdm05_dg_v1.npz --mlp runs/recipe/mlp
 
@@ -206,6 +207,14 @@ def _add_curves_parser(sub: Any) -> None:
     c.add_argument("--title", default="")
 
 
+def _add_card_parser(sub: Any) -> None:
+    c = sub.add_parser("card", help="write the model card from results JSONs, without evaluating again")
+    c.add_argument("--results", type=Path, required=True, help="results JSON (evaluate --json, or a recipe's)")
+    c.add_argument("--out", type=Path, default=Path("assets/MODEL_CARD.md"), help="model card to write")
+    c.add_argument("--card-extra", type=Path, help="results JSON of the same models on other inputs")
+    c.add_argument("--card-recipe", type=Path, help="results JSON of a whole recipe run (scripts/train_cpu.sh)")
+
+
 def _add_pack_mocap_parser(sub: Any) -> None:
     k = sub.add_parser("pack-mocap", help="write the parsed, split mocap to one .npz (--data FILE.npz reads it)")
     k.add_argument("--out", type=Path, default=Path("runs/mocap-pack.npz"), help="pack file")
@@ -280,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_student_parser,
         _add_evaluate_parser,
         _add_curves_parser,
+        _add_card_parser,
         _add_pack_mocap_parser,
         _add_mlp_parser,
         _add_sequences_parser,
@@ -334,6 +344,15 @@ def _run_curves(a: argparse.Namespace, command: list[str], cache: Path | None, p
     from training.curves import plot_curves
 
     print(f"wrote {plot_curves(a.runs, a.out, a.title)}")
+
+
+def _run_card(a: argparse.Namespace, command: list[str], cache: Path | None, progress: bool) -> None:
+    from training.model_card import write_model_card
+
+    results = _results_json(a.results, "--results")
+    extra = _results_json(a.card_extra, "--card-extra")
+    recipe_run = _results_json(a.card_recipe, "--card-recipe", need="recipe")
+    print(f"wrote {write_model_card(results, a.out, extra=extra, recipe_run=recipe_run)}")
 
 
 def _run_pack_mocap(a: argparse.Namespace, command: list[str], cache: Path | None, progress: bool) -> None:
@@ -478,6 +497,7 @@ _HANDLERS = {
     "teacher": _run_train,
     "student": _run_train,
     "curves": _run_curves,
+    "card": _run_card,
     "pack-mocap": _run_pack_mocap,
     "mlp": _run_mlp,
     "sequences": _run_sequences,

@@ -259,6 +259,10 @@ def test_recipe_trains_six_students_and_writes_card(mocap: Path, tmp_path: Path)
     assert (out / "teacher.safetensors").read_bytes() == before
     resumed = json.loads((runs / "results.json").read_text())["meta"]["recipe"]
     assert resumed["resumed"] and resumed["stages_s"]["teacher"] == recipe["stages_s"]["teacher"]
+    # The card is rendered again from the results alone, byte for byte.
+    again = tmp_path / "AGAIN.md"
+    assert main(["card", "--results", str(runs / "results.json"), "--out", str(again)]) == 0
+    assert again.read_text() == card.read_text()
     # Another model card shows this run beside its own models.
     shipped_card = tmp_path / "SHIPPED.md"
     ev = ["evaluate", "--teacher", str(out / "teacher"), "--students", f"scjd={out / 'student'}", "--data", str(mocap)]
@@ -282,6 +286,8 @@ def test_card_recipe_must_be_a_recipe_run_and_fails_before_evaluating(
         assert err.startswith("error: --card-recipe:") and message in err and len(err.splitlines()) == 1
     assert main([*ev, "--card-extra", str(tmp_path / "missing.json")]) == 2
     assert "--card-extra: cannot read" in capsys.readouterr().err
+    assert main(["card", "--results", str(plain), "--card-recipe", str(plain), "--out", str(card)]) == 2
+    assert "--card-recipe:" in capsys.readouterr().err
     assert not card.exists()
 
 
