@@ -12,8 +12,9 @@ from typing import Any
 
 from scjd_core.atomic import atomic_write
 from scjd_core.errors import InputError
-from training.common import run_summary, training_command
+from training.common import training_command
 from training.evaluate import all_rows, row_cells
+from training.lineage import checkpoint_meta, earlier_runs, merge_in_order, minutes_by_hardware, where_trained
 
 _INTENDED_USE = (
     "2D-to-3D lifting of one person's body pose from ordinary video: MediaPipe Pose 2D keypoints "
@@ -290,66 +291,6 @@ def _docs_section() -> list[str]:
     return [*out, ""]
 
 
-def _checkpoint_meta(path: str) -> dict[str, Any]:
-    from scjd_core.models import read_checkpoint_meta
-
-    return read_checkpoint_meta(path)
-
-
-def _earlier_runs(meta: dict[str, Any]) -> list[dict[str, Any]]:
-    """The runs a continued checkpoint started from, oldest first, as run summaries
-    (:func:`training.common.run_summary`): the lineage its metadata keeps (``init_history``),
-    else the ``init`` checkpoints still on disk, followed while each is the file the run
-    started from (same sha256 when recorded; never a loop)."""
-    recipe = meta.get("training", {}).get("recipe", {})
-    if recipe.get("init_history"):
-        return list(recipe["init_history"])
-    chain: list[dict[str, Any]] = []
-    seen = {meta.get("sha256")}
-    init, sha = recipe.get("init"), recipe.get("init_sha256")
-    while init:
-        try:
-            earlier = _checkpoint_meta(init)
-        except Exception:  # not on this machine (e.g. the GPU run's OUT): stop there
-            break
-        if earlier.get("sha256") in seen or (sha and earlier.get("sha256") != sha):
-            break  # overwritten since (e.g. a shipped checkpoint continued in place)
-        seen.add(earlier.get("sha256"))
-        chain.insert(0, run_summary(earlier))
-        started = earlier.get("training", {}).get("recipe", {})
-        if started.get("init_history"):
-            return list(started["init_history"]) + chain  # it kept its own lineage
-        init, sha = started.get("init"), started.get("init_sha256")
-    return chain
-
-
-def _where(hardware: dict[str, Any]) -> str:
-    return hardware.get("gpu") or f"CPU ({hardware.get('cpu_count', '?')} cores)"
-
-
-def _before(earlier: list[dict[str, Any]]) -> str:
-    """``3.8 min on NVIDIA H200 + 319.5 min on CPU (2 cores)``: the earlier runs' time by hardware."""
-    minutes: dict[str, float] = {}
-    for run in earlier:
-        where = _where(run.get("hardware", {}))
-        minutes[where] = minutes.get(where, 0.0) + float(run.get("wall_clock_s") or 0.0) / 60
-    return " + ".join(f"{m:.1f} min on {w}" for w, m in minutes.items())
-
-
-def _merge_in_order(commands: list[str], chain: list[str]) -> None:
-    """Add ``chain`` (one checkpoint's commands, oldest first) to ``commands`` keeping both orders:
-    a new command goes right after the last one of its chain already listed."""
-    pos = 0
-    for cmd in chain:
-        if not cmd:
-            continue
-        if cmd in commands:
-            pos = commands.index(cmd) + 1
-        else:
-            commands.insert(pos, cmd)
-            pos += 1
-
-
 def _training_row(name: str, meta: dict[str, Any], earlier: list[dict[str, Any]]) -> list[str]:
     """One row of the training table: architecture, loss, steps, batch, lr, time, where, val."""
     tr = meta.get("training", {})
@@ -363,11 +304,12 @@ def _training_row(name: str, meta: dict[str, Any], earlier: list[dict[str, Any]]
         + ", ".join(f"{k[7:].upper()} λ={distill[k]:g}" for k in ("lambda_djed", "lambda_ajad", "lambda_tcd"))
     )
     cfg = meta["config"]
-    where = _where(tr.get("hardware", {}))
+    where = where_trained(tr.get("hardware", {}))
     if recipe.get("init"):
         where += f", continued from {recipe['init']}"
         if earlier:
-            where += f" (trained {_before(earlier)} before, in {len(earlier)} run{'s' * (len(earlier) > 1)})"
+            runs = f"{len(earlier)} run{'s' * (len(earlier) > 1)}"
+            where += f" (trained {minutes_by_hardware(earlier)} before, in {runs})"
     arch = f"dim {cfg['dim']}, {cfg['depth']}+{cfg['depth']} blocks, {cfg['heads']} heads, T={cfg['window']}"
     if meta["kind"] == "student":
         arch += f", K={cfg['frames']} ({cfg['sampling']}, stride {cfg['stride']})"
@@ -387,11 +329,11 @@ def _training_row(name: str, meta: dict[str, Any], earlier: list[dict[str, Any]]
 def _training_section(results: dict[str, Any]) -> list[str]:
     out = ["## Training", ""]
     rows = []
-    metas = [_checkpoint_meta(r["checkpoint"]) for r in results["rows"]]
+    metas = [checkpoint_meta(r["checkpoint"]) for r in results["rows"]]
     commands: list[str] = []  # each distinct training command, in order (earlier runs first)
     for r, meta in zip(results["rows"], metas, strict=True):
-        earlier = _earlier_runs(meta)
-        _merge_in_order(commands, [run["command"] for run in earlier] + [training_command(meta)])
+        earlier = earlier_runs(meta)
+        merge_in_order(commands, [run["command"] for run in earlier] + [training_command(meta)])
         rows.append(_training_row(r["name"], meta, earlier))
     header = [
         "model", "architecture", "loss", "best step / steps", "batch", "peak lr", "train min", "trained on", "val MPJPE"
@@ -414,7 +356,7 @@ def _training_section(results: dict[str, Any]) -> list[str]:
 
 
 def _data_section(results: dict[str, Any]) -> list[str]:
-    first = _checkpoint_meta(results["rows"][0]["checkpoint"]).get("training", {})
+    first = checkpoint_meta(results["rows"][0]["checkpoint"]).get("training", {})
     data = first.get("data", {})
     out = ["## Data and licences", ""]
     for lic in first.get("licences", []):

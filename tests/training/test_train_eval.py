@@ -189,7 +189,8 @@ def test_teacher_init_starts_from_the_checkpoint_and_refuses_another_model(
 
 
 def test_continued_runs_keep_their_lineage_for_the_model_card(trained: Path, mocap: Path, tmp_path: Path) -> None:
-    from training.model_card import _earlier_runs, _merge_in_order, _training_row
+    from training.lineage import earlier_runs, merge_in_order
+    from training.model_card import _training_row
 
     first = tmp_path / "first"
     shutil.copy(trained / "teacher.json", tmp_path / "first.json")
@@ -199,7 +200,7 @@ def test_continued_runs_keep_their_lineage_for_the_model_card(trained: Path, moc
     for seed in ("1", "2"):
         assert main([*base, "--steps", "1", "--seed", seed, "--init", str(first), "--out", str(first)]) == 0
     meta = read_checkpoint_meta(first)
-    history = _earlier_runs(meta)
+    history = earlier_runs(meta)
     assert len(history) == 2  # the original 2-step run, then the first continuation; not the file as it is now
     assert [h["steps_done"] for h in history] == [2, 1]
     assert history[0]["sha256"] == read_checkpoint_meta(trained / "teacher")["sha256"]
@@ -208,9 +209,9 @@ def test_continued_runs_keep_their_lineage_for_the_model_card(trained: Path, moc
     assert "continued from" in where and "in 2 runs" in where and "min on CPU" in where
     # A checkpoint written before lineages were kept: its start on disk supplies its own.
     older = {"sha256": "x", "training": {"recipe": {"init": str(first)}}}
-    assert [h["sha256"] for h in _earlier_runs(older)] == [h["sha256"] for h in history] + [meta["sha256"]]
+    assert [h["sha256"] for h in earlier_runs(older)] == [h["sha256"] for h in history] + [meta["sha256"]]
     commands = ["gpu", "gpu2"]
-    _merge_in_order(commands, ["gpu", "cpu1", "cpu2", "gpu2"])
+    merge_in_order(commands, ["gpu", "cpu1", "cpu2", "gpu2"])
     assert commands == ["gpu", "cpu1", "cpu2", "gpu2"]
 
 
