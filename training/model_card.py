@@ -253,8 +253,9 @@ def _recipe_run_section(run: dict[str, Any] | None) -> list[str]:
         "## The whole recipe on this machine",
         "",
         f"Every model of this table was trained from scratch and evaluated by one command on "
-        f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores, no GPU), evaluated {run['meta'].get('date', '?')}: "
-        f"{recipe_wall(recipe)}. These weights are not shipped: the models above, trained longer "
+        f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores, {hw.get('gpu') or 'no GPU'}) in "
+        f"{recipe_wall(recipe)}, finished {run['meta'].get('date', '?')}. These weights are not shipped: the models "
+        "above, trained longer "
         "(partly on a GPU), are more accurate. Command: "
         f"`{recipe.get('command', '?')}`" + (" (resumed)." if recipe.get("resumed") else "."),
         "",
@@ -272,6 +273,7 @@ _DOCS = (
     ("docs/learning_curves.png", "Learning curves (validation MPJPE against step and against minutes)"),
     ("docs/learning_curves_continued.png", "Learning curves of the teacher and students continued on a GPU"),
     ("docs/learning_curves_cpu.png", "Learning curves of the students' last continuation, on the CPU"),
+    ("docs/learning_curves_cpu_recipe.png", "Learning curves of the whole recipe on the 2-core CPU (not shipped)"),
     ("docs/training_recipe.md", "The recipe's choices, with the measurements behind them"),
     ("docs/noise_calibration.md", "Synthetic detector noise fitted to MediaPipe on real clips"),
     ("docs/squat_check.md", "Real-video check (squat depth, knee angles, left/right leg lengths)"),

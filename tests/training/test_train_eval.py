@@ -249,8 +249,9 @@ def test_recipe_trains_six_students_and_writes_card(mocap: Path, tmp_path: Path)
     recipe = results["meta"]["recipe"]
     assert set(recipe["stages_s"]) == {"data", "teacher", "students", "mlp", "evaluation"}
     assert recipe["wall_clock_s"] == pytest.approx(sum(recipe["stages_s"].values()))
-    assert recipe["stages_s"]["teacher"] == read_checkpoint_meta(out / "teacher")["training"]["wall_clock_s"] > 0
-    assert recipe["stages_s"]["students"] == read_checkpoint_meta(out / "student")["training"]["wall_clock_s"] > 0
+    # the training stages' time is their checkpoints' (0.1 s resolution: 0.0 for these tiny runs)
+    assert recipe["stages_s"]["teacher"] == read_checkpoint_meta(out / "teacher")["training"]["wall_clock_s"] >= 0
+    assert recipe["stages_s"]["students"] == read_checkpoint_meta(out / "student")["training"]["wall_clock_s"] >= 0
     assert recipe["stages_s"]["evaluation"] > 0 and not recipe["resumed"] and "--teacher-steps 2" in recipe["command"]
     wall_row = f"whole recipe ≤ 150 min wall on this machine | {recipe['wall_clock_s'] / 60:.1f} min | met"
     assert wall_row in card.read_text()
