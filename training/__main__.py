@@ -351,7 +351,7 @@ def _run_card(a: argparse.Namespace, command: list[str], cache: Path | None, pro
 
     results = _results_json(a.results, "--results")
     extra = _results_json(a.card_extra, "--card-extra")
-    recipe_run = _results_json(a.card_recipe, "--card-recipe", need="recipe")
+    recipe_run = _results_json(a.card_recipe, "--card-recipe", need_recipe=True)
     print(f"wrote {write_model_card(results, a.out, extra=extra, recipe_run=recipe_run)}")
 
 
@@ -400,23 +400,11 @@ def _student_paths(items: list[str]) -> list[tuple[str, Path]]:
     return students
 
 
-def _results_json(path: Path | None, flag: str, need: str | None = None) -> dict[str, Any] | None:
-    """Read a results JSON given to ``flag`` before the evaluation runs (a bad file fails fast);
-    ``need``: a key its ``meta`` must have."""
-    if path is None:
-        return None
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ScjdError(f"{flag}: cannot read {path} as a results JSON ({exc})") from None
-    if not isinstance(results, dict) or "rows" not in results or "meta" not in results:
-        raise ScjdError(f"{flag}: {path} is not a results JSON of `python -m training evaluate` or `recipe`")
-    if need and need not in results["meta"]:
-        raise ScjdError(
-            f"{flag}: {path} has no meta.{need}: pass the results.json a whole recipe run wrote "
-            "(`python -m training recipe`, e.g. scripts/train_cpu.sh)"
-        )
-    return results
+def _results_json(path: Path | None, flag: str, need_recipe: bool = False) -> dict[str, Any] | None:
+    """Read a results JSON given to ``flag`` before the evaluation runs, so a bad file fails fast."""
+    from training.model_card import read_results
+
+    return None if path is None else read_results(path, flag, recipe=need_recipe)
 
 
 def _run_evaluate(a: argparse.Namespace, command: list[str], cache: Path | None, progress: bool) -> None:
@@ -424,7 +412,7 @@ def _run_evaluate(a: argparse.Namespace, command: list[str], cache: Path | None,
     from training.model_card import write_model_card
 
     extra = _results_json(a.card_extra, "--card-extra")
-    recipe_run = _results_json(a.card_recipe, "--card-recipe", need="recipe")
+    recipe_run = _results_json(a.card_recipe, "--card-recipe", need_recipe=True)
 
     students = _student_paths(a.students)
     results = evaluate(

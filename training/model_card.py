@@ -255,8 +255,7 @@ def _recipe_run_section(run: dict[str, Any] | None) -> list[str]:
         f"Every model of this table was trained from scratch and evaluated by one command on "
         f"{hw.get('cpu', '?')} ({hw.get('cpu_count', '?')} cores, {hw.get('gpu') or 'no GPU'}) in "
         f"{recipe_wall(recipe)}, finished {run['meta'].get('date', '?')}. These weights are not shipped: the models "
-        "above, trained longer "
-        "(partly on a GPU), are more accurate. Command: "
+        "above, trained longer (partly on a GPU), are more accurate. Command: "
         f"`{recipe.get('command', '?')}`" + (" (resumed)." if recipe.get("resumed") else "."),
         "",
         _checks_table(target_checks(run)),
@@ -438,10 +437,27 @@ def render_model_card(
     return "\n".join(lines)
 
 
-def _load(results: dict[str, Any] | str | Path | None) -> dict[str, Any] | None:
-    if results is None or isinstance(results, dict):
-        return results
-    return json.loads(Path(results).read_text(encoding="utf-8"))
+def read_results(source: dict[str, Any] | str | Path, what: str, recipe: bool = False) -> dict[str, Any]:
+    """A results JSON (path or the dict itself), checked: ``rows`` and ``meta``, and with
+    ``recipe`` a whole recipe run's ``meta.recipe``. ``what`` names it in errors (e.g. a CLI flag).
+
+    Raises:
+        InputError: unreadable, not a results JSON, or (with ``recipe``) not a recipe run's.
+    """
+    results = source
+    if not isinstance(source, dict):
+        try:
+            results = json.loads(Path(source).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{what}: cannot read {source} as a results JSON ({exc})") from None
+    if not isinstance(results, dict) or "rows" not in results or "meta" not in results:
+        raise InputError(f"{what}: {source} is not a results JSON of `python -m training evaluate` or `recipe`")
+    if recipe and not results["meta"].get("recipe"):
+        raise InputError(
+            f"{what}: {source} has no meta.recipe: pass the results.json a whole recipe run wrote "
+            "(`python -m training recipe`, e.g. scripts/train_cpu.sh)"
+        )
+    return results
 
 
 def write_model_card(
@@ -456,16 +472,14 @@ def write_model_card(
     ``recipe_run``: results of a whole recipe run, shown with its wall time.
 
     Raises:
-        InputError: ``recipe_run`` is not a recipe's results (no ``meta.recipe``).
+        InputError: a results file that :func:`read_results` refuses (``recipe_run``: not a recipe run's).
     """
-    run = _load(recipe_run)
-    if run is not None and not run.get("meta", {}).get("recipe"):
-        raise InputError(
-            f"{recipe_run} is not the results of a whole recipe run (it has no meta.recipe): "
-            "pass the results.json that `python -m training recipe` (e.g. scripts/train_cpu.sh) wrote"
-        )
+    text = render_model_card(
+        read_results(results, "results"),
+        None if extra is None else read_results(extra, "extra results"),
+        None if recipe_run is None else read_results(recipe_run, "recipe run", recipe=True),
+    )
     out = Path(out)
-    text = render_model_card(_load(results), _load(extra), run)
     with atomic_write(out, "w", overwrite=True) as fh:
         fh.write(text)
     return out
