@@ -20,6 +20,10 @@ from torch import Tensor
 
 from scjd_core.skeleton import FLIP_PERMUTATION
 
+#: The permutation as Python ints: torch.compile folds a tuple into the graph as a constant,
+#: where a numpy array becomes a guarded graph input whose guard fails under inference_mode.
+_FLIP_ORDER = tuple(int(i) for i in FLIP_PERMUTATION)
+
 
 def nearest_sample(indices: Tensor, window: int) -> Tensor:
     """For every window position, the slot (0..K-1) of the nearest sampled frame.
@@ -89,7 +93,7 @@ class LiftOutput:
 def flip_index(device: torch.device) -> Tensor:
     """The left/right joint permutation as an index tensor on ``device``, made once per
     device: a live step on the GPU must not copy it from the host on every frame."""
-    return torch.as_tensor(FLIP_PERMUTATION, dtype=torch.long, device=device)
+    return torch.tensor(_FLIP_ORDER, dtype=torch.long, device=device)
 
 
 def mirror(values: Tensor) -> Tensor:

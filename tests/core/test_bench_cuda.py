@@ -113,6 +113,25 @@ def test_cached_interpolation_weights_give_the_same_poses():
     assert bench_cuda.max_windows(model) >= 16384  # the largest batch the GPU sweep asks for
 
 
+def test_student_compiles_under_inference_mode_after_an_eager_call():
+    """The H200 run's torch.compile row failed: the mirror's joint permutation was a numpy
+    array that dynamo turned into a guarded input, and its guard failed under inference_mode
+    once an eager call had cached it. The eager backend traces the same graph without a
+    compiler, so this runs on any CPU."""
+    from scjd_core.bench.cuda.models import lifted_poses
+    from scjd_core.bench.kit import make_backend
+
+    torch._dynamo.reset()
+    backend, _ = make_backend("student", "torch", "cpu")
+    fwd = lifted_poses(backend.model)
+    x = torch.from_numpy(bench_cuda.synthetic_windows(backend.window, 2))
+    with torch.inference_mode():
+        ref = fwd(x)  # caches the permutation as an inference tensor first, as the benchmark does
+        got = torch.compile(fwd, dynamic=False, backend="eager")(x)
+    torch._dynamo.reset()
+    torch.testing.assert_close(got, ref, rtol=0, atol=1e-6)
+
+
 @pytest.mark.parametrize("kind", ["student", "teacher"])
 def test_graph_and_compile_time_the_poses_lift_gives(kind):
     """CUDA graphs and torch.compile wrap ``lifted_poses``: the same poses as the lifter's own

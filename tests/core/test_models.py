@@ -292,8 +292,8 @@ def test_mirror_builds_its_joint_permutation_once_per_device(monkeypatch):
     device, not copied from the host each time (the CUDA benchmark counted 3 extra copies)."""
     flip_index.cache_clear()
     made = []
-    real = torch.as_tensor
-    monkeypatch.setattr(torch, "as_tensor", lambda *a, **k: made.append(k.get("device")) or real(*a, **k))
+    real = torch.tensor
+    monkeypatch.setattr(torch, "tensor", lambda *a, **k: made.append(k.get("device")) or real(*a, **k))
     for device in ("cpu", "meta", "cpu", "meta"):
         mirror(torch.zeros(2, 17, 3, device=device))
     assert made == [torch.device("cpu"), torch.device("meta")]
