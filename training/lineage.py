@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from training.common import run_summary
+from training.common import run_summary, training_command
 
 
 def checkpoint_meta(path: str) -> dict[str, Any]:
@@ -72,3 +72,24 @@ def merge_in_order(commands: list[str], chain: list[str]) -> None:
         else:
             commands.insert(pos, cmd)
             pos += 1
+
+
+def training_chain(meta: dict[str, Any], earlier: list[dict[str, Any]], made_by: dict[str, str]) -> list[str]:
+    """One checkpoint's commands, oldest first, for :func:`merge_in_order`; ``made_by`` maps the
+    sha256 of each checkpoint seen so far to the command that wrote it, and learns this one's.
+
+    A student's run goes after the run that wrote the teacher it distilled from (its
+    ``teacher_sha256``): a teacher continued after the students' previous run, whose students
+    then continued from it, would otherwise be listed after them.
+    """
+    own = training_command(meta)
+    chain = [run["command"] for run in earlier]
+    teacher_run = made_by.get(meta.get("training", {}).get("recipe", {}).get("teacher_sha256") or "")
+    if teacher_run and teacher_run not in chain and teacher_run != own:
+        chain.append(teacher_run)
+    for run in earlier:
+        if run.get("sha256"):
+            made_by[run["sha256"]] = run["command"]
+    if meta.get("sha256"):
+        made_by[meta["sha256"]] = own
+    return [*chain, own]

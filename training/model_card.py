@@ -12,9 +12,15 @@ from typing import Any
 
 from scjd_core.atomic import atomic_write
 from scjd_core.errors import InputError
-from training.common import training_command
 from training.evaluate import all_rows, row_cells
-from training.lineage import checkpoint_meta, earlier_runs, merge_in_order, minutes_by_hardware, where_trained
+from training.lineage import (
+    checkpoint_meta,
+    earlier_runs,
+    merge_in_order,
+    minutes_by_hardware,
+    training_chain,
+    where_trained,
+)
 
 _INTENDED_USE = (
     "2D-to-3D lifting of one person's body pose from ordinary video: MediaPipe Pose 2D keypoints "
@@ -271,6 +277,10 @@ def _recipe_run_section(run: dict[str, Any] | None) -> list[str]:
 _DOCS = (
     ("docs/learning_curves.png", "Learning curves (validation MPJPE against step and against minutes)"),
     ("docs/learning_curves_continued.png", "Learning curves of the teacher and students continued on a GPU"),
+    (
+        "docs/learning_curves_h200_second.png",
+        "Learning curves of the teacher's second GPU continuation (its GPU students were not shipped)",
+    ),
     ("docs/learning_curves_cpu.png", "Learning curves of the students' last continuation, on the CPU"),
     ("docs/learning_curves_cpu_recipe.png", "Learning curves of the whole recipe on the 2-core CPU (not shipped)"),
     ("docs/training_recipe.md", "The recipe's choices, with the measurements behind them"),
@@ -332,9 +342,10 @@ def _training_section(results: dict[str, Any]) -> list[str]:
     rows = []
     metas = [checkpoint_meta(r["checkpoint"]) for r in results["rows"]]
     commands: list[str] = []  # each distinct training command, in order (earlier runs first)
+    made_by: dict[str, str] = {}  # checkpoint sha256 -> the command that wrote it (the teacher's row comes first)
     for r, meta in zip(results["rows"], metas, strict=True):
         earlier = earlier_runs(meta)
-        merge_in_order(commands, [run["command"] for run in earlier] + [training_command(meta)])
+        merge_in_order(commands, training_chain(meta, earlier, made_by))
         rows.append(_training_row(r["name"], meta, earlier))
     header = [
         "model", "architecture", "loss", "best step / steps", "batch", "peak lr", "train min", "trained on", "val MPJPE"

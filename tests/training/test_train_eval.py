@@ -215,6 +215,28 @@ def test_continued_runs_keep_their_lineage_for_the_model_card(trained: Path, moc
     assert commands == ["gpu", "cpu1", "cpu2", "gpu2"]
 
 
+def test_a_students_run_follows_the_run_that_wrote_its_teacher() -> None:
+    """The shipped chain: gpu (teacher + students), cpu (students), gpu2 (teacher continued; its
+    students not kept), cpu2 (students continued, distilling from gpu2's teacher)."""
+    from training.lineage import merge_in_order, training_chain
+
+    def meta(sha: str, command: str, **recipe: str) -> dict:
+        return {"sha256": sha, "training": {"shell_command": command, "recipe": recipe}}
+
+    runs = {"T1": "gpu", "S1": "gpu", "S2": "cpu", "T2": "gpu2"}
+    teacher = meta("T2", "gpu2")
+    student = meta("S3", "cpu2", teacher_sha256="T2")
+    made_by: dict[str, str] = {}
+    commands: list[str] = []
+    merge_in_order(commands, training_chain(teacher, [{"sha256": "T1", "command": runs["T1"]}], made_by))
+    earlier = [{"sha256": s, "command": runs[s]} for s in ("S1", "S2")]
+    merge_in_order(commands, training_chain(student, earlier, made_by))
+    assert commands == ["gpu", "cpu", "gpu2", "cpu2"]  # without the teacher link: gpu, cpu, cpu2, gpu2
+    assert made_by == {"T1": "gpu", "T2": "gpu2", "S1": "gpu", "S2": "cpu", "S3": "cpu2"}
+    # A student of the teacher's own run (one command trained both) adds nothing twice.
+    assert training_chain(meta("S4", "gpu2", teacher_sha256="T2"), [], made_by) == ["gpu2"]
+
+
 def test_resume_errors_are_clear(mocap: Path, tmp_path: Path) -> None:
     cfg = LoopConfig(steps=1, batch_size=2, warmup=0, val_every=1, seed=0)
     with pytest.raises(CheckpointError, match="not found"):
