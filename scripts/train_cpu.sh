@@ -23,4 +23,4 @@ exec "$python" -m training recipe --device cpu --quiet \
   --student-model student-s --student-batch-size 32 --student-lr 5e-4 --student-warmup 100 \
   --student-minutes 55 --student-ema 0.995 \
   --lambda-djed 0.3 --lambda-ajad 0.05 --lambda-tcd 1.0 \
-  --val-every 250 --val-windows 256 "$@"
+  --limb-scale-std 0.1 --val-every 250 --val-windows 256 "$@"

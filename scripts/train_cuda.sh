@@ -20,4 +20,4 @@ exec "$python" -m training recipe --device cuda --data "$pack" --no-cache --quie
   --teacher-minutes 3.8 --teacher-ema 0.995 \
   --student-model student-s --student-batch-size 256 --student-lr 1e-3 --student-warmup 200 \
   --student-minutes 2.2 --student-ema 0.995 \
-  --workers 12 --val-every 200 --val-windows 512 "$@"
+  --limb-scale-std 0.1 --workers 12 --val-every 200 --val-windows 512 "$@"

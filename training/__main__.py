@@ -35,7 +35,7 @@ from typing import Any
 
 from scjd_core.errors import ScjdError
 from training import distributed
-from training.common import DEFAULT_CACHE
+from training.common import DEFAULT_CACHE, LIMB_SCALE_STD
 from training.loop import LoopConfig
 from training.losses import DistillConfig
 
@@ -106,12 +106,29 @@ def _loop_config(a: argparse.Namespace, prefix: str = "") -> LoopConfig:
     )
 
 
+def _limb_scale_std(text: str) -> float:
+    """``--limb-scale-std``: a float in [0, 0.15] (beyond that, limbs would be scaled past ±45 %)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value <= 0.15:
+        raise argparse.ArgumentTypeError(f"must be in [0, 0.15] (0.1 = a bone's length varies by 10 %), got {value}")
+    return value
+
+
 def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--val-every", type=int, default=200, help="validate and save state every N steps")
     p.add_argument("--val-windows", type=int, default=256, help="fixed validation windows")
     p.add_argument("--log-every", type=int, default=25, help="log the losses every N steps")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument(
+        "--limb-scale-std",
+        type=_limb_scale_std,
+        default=LIMB_SCALE_STD,
+        help="std of the per-bone length factor of training windows (body-proportion augmentation)",
+    )
 
 
 def _add_distill(p: argparse.ArgumentParser) -> None:
@@ -321,7 +338,7 @@ def _run_train(a: argparse.Namespace, command: list[str], cache: Path | None, pr
     run_dir = a.run_dir or Path("runs") / a.out.name
     opts = RunOptions(
         out=a.out, run_dir=run_dir, data=a.data, cache=cache, device=a.device, resume=a.resume,
-        val_windows=a.val_windows, progress=progress, command=command,
+        val_windows=a.val_windows, progress=progress, command=command, limb_scale_std=a.limb_scale_std,
     )  # fmt: skip
     overrides = _key_values(a.model_arg, "--model-arg")
     _model_checked(a.model, overrides, "--model")
@@ -473,7 +490,7 @@ def _run_recipe(a: argparse.Namespace, command: list[str], cache: Path | None, p
             eval_windows=a.eval_windows, eval_seed=a.eval_seed, latency_repeats=a.latency_repeats,
             model_card=a.model_card, results=a.results, resume=a.resume, progress=progress,
             evaluate=not a.no_eval and distributed.is_main(),  # under torchrun: the ranks train, rank 0 evaluates
-            teacher_init=a.teacher_init, student_init=a.student_init,
+            teacher_init=a.teacher_init, student_init=a.student_init, limb_scale_std=a.limb_scale_std,
             command=command, mlp_minutes=a.mlp_minutes if distributed.is_main() else 0.0,
             **({} if a.sequences is None else {"sequences": None if a.sequences == "none" else Path(a.sequences)}),
         )

@@ -281,11 +281,16 @@ _DOCS = (
         "docs/learning_curves_h200_second.png",
         "Learning curves of the teacher's second GPU continuation (its GPU students were not shipped)",
     ),
-    ("docs/learning_curves_cpu.png", "Learning curves of the students' last continuation, on the CPU"),
+    ("docs/learning_curves_cpu.png", "Learning curves of the students' continuation on the CPU before the last"),
+    (
+        "docs/learning_curves_cpu_bones.png",
+        "Learning curves of the last continuation on the CPU: teacher, then students, with 10 % bone-length variation",
+    ),
     ("docs/learning_curves_cpu_recipe.png", "Learning curves of the whole recipe on the 2-core CPU (not shipped)"),
     ("docs/training_recipe.md", "The recipe's choices, with the measurements behind them"),
     ("docs/noise_calibration.md", "Synthetic detector noise fitted to MediaPipe on real clips"),
     ("docs/squat_check.md", "Real-video check (squat depth, knee angles, left/right leg lengths)"),
+    ("docs/body_proportions.md", "Body proportions: the actors' bones, and the bones the lifters give on held-out dg"),
 )
 
 
@@ -300,6 +305,10 @@ def _docs_section() -> list[str]:
         if path.endswith(".png"):
             out += ["", f"![{what}](../{path})", ""]
     return [*out, ""]
+
+
+#: The per-bone length variation of runs made before the checkpoints recorded it.
+_LIMB_SCALE_STD_BEFORE = 0.03
 
 
 def _training_row(name: str, meta: dict[str, Any], earlier: list[dict[str, Any]]) -> list[str]:
@@ -332,6 +341,7 @@ def _training_row(name: str, meta: dict[str, Any], earlier: list[dict[str, Any]]
         str(loop.get("batch_size", "?")),
         f"{loop.get('lr', float('nan')):g}",
         f"{tr.get('wall_clock_s', float('nan')) / 60:.1f}",
+        f"{recipe.get('limb_scale_std', _LIMB_SCALE_STD_BEFORE):g}",
         where,
         f"{meta.get('metrics', {}).get('val_mpjpe_mm', float('nan')):.1f}",
     ]
@@ -348,7 +358,8 @@ def _training_section(results: dict[str, Any]) -> list[str]:
         merge_in_order(commands, training_chain(meta, earlier, made_by))
         rows.append(_training_row(r["name"], meta, earlier))
     header = [
-        "model", "architecture", "loss", "best step / steps", "batch", "peak lr", "train min", "trained on", "val MPJPE"
+        "model", "architecture", "loss", "best step / steps", "batch", "peak lr", "train min", "bone-length std",
+        "trained on", "val MPJPE",
     ]  # fmt: skip
     out += [_md_table(header, rows), ""]
     hw = metas[0].get("training", {}).get("hardware", {})
@@ -358,7 +369,9 @@ def _training_section(results: dict[str, Any]) -> list[str]:
         f" ({hw.get('cpu_count', '?')} cores, {hw.get('torch_threads', '?')} torch threads"
         + (f", GPU {hw['gpu']}" if hw.get("gpu") else "")
         + f"), torch {hw.get('torch', '?')} (the teacher's run; each row says where it trained). Train min = "
-        "wall-clock minutes of the run that produced the checkpoint (students trained together share one run).",
+        "wall-clock minutes of the run that produced the checkpoint (students trained together share one run). "
+        "Bone-length std = the spread of the per-bone length factor of its training and validation windows "
+        "(`--limb-scale-std`, body-proportion augmentation on top of a random overall body scale).",
         "",
     ]
     if commands:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from training.common import DEFAULT_CACHE, load_mocap_data
+from training.common import DEFAULT_CACHE, LIMB_SCALE_STD, load_mocap_data
 from training.evaluate import EvalOptions, evaluate, summary, write_results
 from training.loop import LoopConfig
 from training.losses import DistillConfig
@@ -72,6 +72,7 @@ class RecipeOptions:
         sequences: evaluation sequence file (default: the shipped one when it exists; None =
             random windows of the held-out clips).
         mlp_minutes: train the frame-wise MLP reference for this many minutes (0 = skip).
+        limb_scale_std: per-bone length augmentation of the teacher's and students' training windows.
     """
 
     out: Path = Path("assets/models")
@@ -100,6 +101,7 @@ class RecipeOptions:
     command: list[str] = field(default_factory=list)
     sequences: Path | None = field(default_factory=default_sequences_file)
     mlp_minutes: float = 0.0
+    limb_scale_std: float = LIMB_SCALE_STD
 
 
 def _finished(path: Path, steps: int | None) -> bool:
@@ -276,6 +278,7 @@ def run_recipe(opts: RecipeOptions) -> dict[str, Any]:
         "progress": opts.progress,
         "mocap": mocap,
         "command": opts.command,
+        "limb_scale_std": opts.limb_scale_std,
     }
     data_s = time.perf_counter() - t0
     teacher_out = _teacher_stage(opts, common)

@@ -19,6 +19,7 @@ from training import distributed
 from training.common import (
     DEFAULT_CACHE,
     DEFAULT_FPS,
+    LIMB_SCALE_STD,
     MocapData,
     data_licences,
     fixed_batches,
@@ -53,6 +54,7 @@ class RunOptions:
         progress: show a progress bar.
         mocap: already loaded data (skips loading; used by the recipe and tests).
         command: the command line, kept in the checkpoint's metadata.
+        limb_scale_std: per-bone length variation of the training and validation windows.
     """
 
     out: Path
@@ -65,6 +67,7 @@ class RunOptions:
     progress: bool = True
     mocap: MocapData | None = None
     command: list[str] = field(default_factory=list)
+    limb_scale_std: float = LIMB_SCALE_STD
 
 
 def resolve(opts: RunOptions) -> tuple[torch.device, MocapData]:
@@ -82,12 +85,24 @@ def resolve(opts: RunOptions) -> tuple[torch.device, MocapData]:
 def validation_batches(
     mocap: MocapData, window: int, opts: RunOptions, cfg: LoopConfig
 ) -> tuple[list[dict[str, Tensor]], str]:
-    """Fixed validation batches (the ``val`` split; the train clips with another seed if it is empty)."""
+    """Fixed validation batches (the ``val`` split; the train clips with another seed if it is empty).
+
+    The windows vary the bodies' proportions as the run's training windows do
+    (``opts.limb_scale_std``): the held-out people are new bodies, and the validation clips
+    share their skeleton with training clips, so without it validation could not tell a model
+    that reads proportions from the 2D from one that recalls the training actors'.
+    """
     clips, name = mocap.splits["val"], "val"
     if not clips:
         clips, name = mocap.splits["train"], "train (no val clips)"
     batches = fixed_batches(
-        clips, window, opts.val_windows, cfg.batch_size, seed=cfg.seed + 10_007, noise=training_noise()
+        clips,
+        window,
+        opts.val_windows,
+        cfg.batch_size,
+        seed=cfg.seed + 10_007,
+        noise=training_noise(),
+        limb_scale_std=opts.limb_scale_std,
     )
     return batches, name
 
@@ -143,6 +158,7 @@ def run_loop(
         "processes": world,
         "fps": DEFAULT_FPS,
         "noise": "each window draws DetectorNoise() (fitted to MediaPipe) or DetectorNoise.v1() (noisier)",
+        "limb_scale_std": opts.limb_scale_std,
     }
     save = checkpoint_saver(opts, mocap, cfg, device, recipe)
     loop = TrainingLoop(members, cfg, device, opts.run_dir, val, shared_fn, save)
@@ -150,7 +166,16 @@ def run_loop(
         loop.resume(None if opts.resume == "auto" else opts.resume)
     stop = None if cfg.minutes > 0 else cfg.steps  # a budgeted run decides its length as it goes
     batches = train_batches(
-        mocap.splits["train"], window, cfg.batch_size, cfg.seed, loop.start_step, stop, cfg.workers, rank, world
+        mocap.splits["train"],
+        window,
+        cfg.batch_size,
+        cfg.seed,
+        loop.start_step,
+        stop,
+        cfg.workers,
+        rank,
+        world,
+        limb_scale_std=opts.limb_scale_std,
     )
     return loop.run(batches, progress=opts.progress)
 

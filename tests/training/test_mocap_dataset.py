@@ -145,6 +145,27 @@ def test_body_scale_range_and_symmetry(clips):
         np.testing.assert_allclose(ratios[:, left - 1], ratios[:, right - 1], rtol=1e-4)
 
 
+@pytest.mark.parametrize("std", [0.03, 0.10])
+def test_per_bone_proportions_vary_by_limb_scale_std(clips, std):
+    ds = MocapWindowDataset(
+        clips[:1], window=3, samples=400, seed=1, train=False, bone_scale=(1.0, 1.0), limb_scale_std=std
+    )
+    src = bone_lengths(clips[0].joints.astype(np.float64)).mean(axis=0)
+    ratios = np.array([bone_lengths(ds[i]["target"].numpy()).mean(axis=0) / src for i in range(len(ds))])
+    # the spread of each bone's factor is the std asked for (one global draw per window is off here)
+    np.testing.assert_allclose(ratios.std(axis=0), std, rtol=0.25)
+    low, high = ds.limb_range
+    assert (low, high) == ((0.8, 1.2) if std == 0.03 else pytest.approx((0.7, 1.3)))
+    assert ratios.min() >= low - 1e-4 and ratios.max() <= high + 1e-4
+    if std == 0.10:  # proportions beyond the old +-20 % clip occur
+        assert ratios.min() < 0.8 or ratios.max() > 1.2
+
+
+def test_limb_scale_std_out_of_range_is_refused(clips):
+    with pytest.raises(ValueError, match="limb_scale_std"):
+        MocapWindowDataset(clips[:1], window=3, samples=1, limb_scale_std=0.5)
+
+
 def test_short_clips_are_padded_by_edge_replication(clips):
     ds = MocapWindowDataset(clips[2:], window=81, samples=3, seed=0, noise=DetectorNoise.none(), train=False)
     for i in range(3):

@@ -261,3 +261,38 @@ def test_evaluate_sequence_errors_are_one_line(tiny: Path, tmp_path: Path, capsy
     assert main([*base, "--sequences", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "not found" in err[0] and "lacks meta" in err[1]
+
+
+def test_impose_lengths_keeps_directions_and_sets_lengths() -> None:
+    from scjd_core.skeleton import ROOT, bone_lengths
+    from tests.scripts import load_script
+    from training.data.mocap_dataset import scale_bones
+    from training.data.synthetic import synthetic_clip
+
+    impose = load_script("check_body_proportions").impose_lengths
+    joints = synthetic_clip(frames=12).joints.astype(np.float64)
+    joints = joints - joints[:, ROOT : ROOT + 1]
+    np.testing.assert_allclose(impose(joints, bone_lengths(joints)), joints, atol=1e-9)
+    per_bone = np.linspace(0.8, 1.25, 17)
+    scaled = scale_bones(joints, 1.0, per_bone)  # same directions, other lengths
+    np.testing.assert_allclose(impose(joints, bone_lengths(scaled)), scaled, atol=1e-9)
+
+
+def test_body_proportions_script_reports_actors_and_lifted_bones(
+    mocap: Path, seq_file: Path, tiny: Path, tmp_path: Path
+) -> None:
+    from tests.scripts import load_script
+
+    script = load_script("check_body_proportions")
+    md, js = tmp_path / "bp.md", tmp_path / "bp.json"
+    models = [f"teacher={tiny / 'teacher'}", f"student={tiny / 'student'}"]
+    args = ["--data", str(mocap), "--sequences", str(seq_file), "--models", *models]
+    assert script.main([*args, "--markdown", str(md), "--json", str(js)]) == 0
+    out = json.loads(js.read_text())
+    assert len(out["bones"]) == 16 and set(out["models"]) == {"teacher", "student"}
+    for row in out["models"].values():
+        assert np.isfinite(row["mpjpe_mm"]) and np.isfinite(row["mpjpe_true_lengths_mm"])
+    assert {a["split"] for a in out["actors"].values()} <= {"train", "val", "test"}
+    text = md.read_text()
+    assert "median spread over the bones" in text and "| left_hip→left_knee |" in text
+    assert script.main([*args[:4], "--models", "nope"]) == 2

@@ -14,7 +14,7 @@ from scjd_core.errors import CheckpointError, InputError
 from scjd_core.models import create_model, load_checkpoint, read_checkpoint_meta
 from tests.training.mini_mocap import make_mini_mocap
 from training.__main__ import main
-from training.common import MetricsLog, load_mocap_data, load_train_state
+from training.common import LIMB_SCALE_STD, MetricsLog, load_mocap_data, load_train_state
 from training.loop import LoopConfig, cosine_with_warmup, steps_within_budget
 from training.train_student import step_phase
 from training.train_teacher import RunOptions, train_teacher
@@ -38,7 +38,7 @@ def trained(mocap: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert rc == 0
     off = ["--lambda-djed", "0", "--lambda-ajad", "0", "--lambda-tcd", "0"]
-    for name, lambdas in (("scjd", []), ("nodistill", off)):
+    for name, lambdas in (("scjd", ["--limb-scale-std", "0.05"]), ("nodistill", off)):
         rc = main(
             ["student", "--teacher", str(root / "teacher"), "--model", "student-tiny", "--name", name]
             + ["--out", str(root / name), "--run-dir", str(root / f"r{name}"), "--steps", "2", "--val-every", "2"]
@@ -66,6 +66,8 @@ def test_training_writes_checkpoints_logs_and_metadata(trained: Path) -> None:
     assert student_meta["kind"] == "student"
     recipe = student_meta["training"]["recipe"]
     assert recipe["distill"]["lambda_djed"] == 1.0 and recipe["teacher_sha256"] == meta["sha256"]
+    # the body-proportion augmentation of each run is recorded (default for the teacher)
+    assert tr["recipe"]["limb_scale_std"] == LIMB_SCALE_STD and recipe["limb_scale_std"] == 0.05
     log = json.loads((trained / "rscjd" / "train.jsonl").read_text().splitlines()[-1])
     assert {"pose", "djed", "ajad", "tcd", "loss"} <= set(log)
     log_nd = json.loads((trained / "rnodistill" / "train.jsonl").read_text().splitlines()[-1])
@@ -205,7 +207,9 @@ def test_continued_runs_keep_their_lineage_for_the_model_card(trained: Path, moc
     assert [h["steps_done"] for h in history] == [2, 1]
     assert history[0]["sha256"] == read_checkpoint_meta(trained / "teacher")["sha256"]
     assert "--seed 1" in history[1]["command"] and "--seed 2" in " ".join(meta["training"]["command"])
-    where = _training_row("teacher", meta, history)[7]
+    row = _training_row("teacher", meta, history)
+    where = row[8]
+    assert row[7] == f"{LIMB_SCALE_STD:g}"  # the run's bone-length variation
     assert "continued from" in where and "in 2 runs" in where and "min on CPU" in where
     # A checkpoint written before lineages were kept: its start on disk supplies its own.
     older = {"sha256": "x", "training": {"recipe": {"init": str(first)}}}
@@ -325,6 +329,15 @@ def test_user_errors_exit_non_zero_with_one_line(mocap: Path, tmp_path: Path, ca
     assert main(["teacher", "--data", str(tmp_path / "nowhere"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 6 and all(line.startswith("error: ") for line in err)
+
+
+def test_limb_scale_std_out_of_range_is_a_usage_error(mocap: Path, tmp_path: Path, capsys) -> None:
+    base = ["teacher", "--data", str(mocap), "--no-cache", "--out", str(tmp_path / "t"), "--quiet"]
+    with pytest.raises(SystemExit) as stop:  # argparse's usage error, before any data is read
+        main([*base, "--model", "teacher-tiny", "--limb-scale-std", "0.5"])
+    assert stop.value.code == 2
+    assert "--limb-scale-std: must be in [0, 0.15]" in capsys.readouterr().err
+    assert not (tmp_path / "t.safetensors").exists()
 
 
 def test_student_window_must_match_teacher(trained: Path, mocap: Path) -> None:

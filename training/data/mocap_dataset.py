@@ -191,7 +191,8 @@ class MocapWindowDataset(Dataset):
             ``DetectorNoise.none()`` for exact 2D with confidence 1.
         flip_prob: probability of a left/right mirror.
         bone_scale: range of the global body scale factor.
-        limb_scale_std: standard deviation of the per-bone scale variation.
+        limb_scale_std: standard deviation of the per-bone scale variation (symmetric left/right;
+            factors clipped to ``1 ± 3·std``, never tighter than ``[0.8, 1.2]``).
         camera: camera ranges; ``None`` = :class:`CameraConfig` defaults.
         train: random per epoch (True) or deterministic per index (False).
     """
@@ -226,7 +227,11 @@ class MocapWindowDataset(Dataset):
         self.noise = self.noise_models[0]
         self.flip_prob = float(flip_prob)
         self.bone_scale = (float(bone_scale[0]), float(bone_scale[1]))
+        if not 0.0 <= limb_scale_std <= 0.15:
+            raise ValueError(f"limb_scale_std must be in [0, 0.15], got {limb_scale_std}")
         self.limb_scale_std = float(limb_scale_std)
+        #: Per-bone factors are clipped to 1 ± 3 std, and never tighter than [0.8, 1.2].
+        self.limb_range = (min(0.8, 1.0 - 3.0 * self.limb_scale_std), max(1.2, 1.0 + 3.0 * self.limb_scale_std))
         self.camera = camera or CameraConfig()
         self.train = bool(train)
         self.epoch: int | None = None
@@ -259,7 +264,7 @@ class MocapWindowDataset(Dataset):
     def _body(self, joints: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         scale = rng.uniform(*self.bone_scale)
         limb = 1.0 + self.limb_scale_std * rng.standard_normal(NUM_JOINTS)
-        return scale_bones(joints, scale, np.clip(limb, 0.8, 1.2)[_SYMMETRIC_BONE])
+        return scale_bones(joints, scale, np.clip(limb, *self.limb_range)[_SYMMETRIC_BONE])
 
     def __getitem__(self, index: int) -> dict:
         raw = self.raw_item(index)
