@@ -38,6 +38,9 @@ _LIMITATIONS = [
     "The models output root-relative poses at the scale of an average adult; the product adds the root's "
     "path from the 2D and the body's size (`scjd_core.trajectory`), which depends on the camera's field of view.",
     "One person per frame; poses rare in the data (lying, crawling, acrobatics) are less accurate.",
+    "Body proportions lean towards the three training skeletons' even with the 10 % bone-length variation: "
+    "on the held-out actor the thighs come out about 2 cm too long and the hips 2 cm too narrow, and the actor's "
+    "true bone lengths would take the teacher's error down by a fifth (`docs/body_proportions.md`).",
 ]
 
 
