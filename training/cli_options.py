@@ -14,6 +14,7 @@ from typing import Any
 
 from scjd_core.errors import ScjdError
 from training.common import DEFAULT_CACHE, LIMB_SCALE_STD
+from training.data.mocap_dataset import MAX_LIMB_SCALE_STD
 from training.loop import LoopConfig
 from training.losses import DistillConfig
 
@@ -87,13 +88,15 @@ def loop_config(a: argparse.Namespace, prefix: str = "") -> LoopConfig:
 
 
 def _limb_scale_std(text: str) -> float:
-    """``--limb-scale-std``: a float in [0, 0.15] (beyond that, limbs would be scaled past ±45 %)."""
+    """``--limb-scale-std``: a float in [0, MAX_LIMB_SCALE_STD] (beyond, limbs would be scaled past ±45 %)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 <= value <= 0.15:
-        raise argparse.ArgumentTypeError(f"must be in [0, 0.15] (0.1 = a bone's length varies by 10 %), got {value}")
+    if not 0.0 <= value <= MAX_LIMB_SCALE_STD:
+        raise argparse.ArgumentTypeError(
+            f"must be in [0, {MAX_LIMB_SCALE_STD}] (0.1 = a bone's length varies by 10 %), got {value}"
+        )
     return value
 
 

@@ -161,6 +161,18 @@ def test_per_bone_proportions_vary_by_limb_scale_std(clips, std):
         assert ratios.min() < 0.8 or ratios.max() > 1.2
 
 
+def test_evaluation_windows_keep_the_datasets_bone_variation(clips):
+    """Validation/evaluation windows (fixed_batches) follow the dataset's default, not the training default."""
+    from training.common import LIMB_SCALE_STD, fixed_batches
+    from training.data.mocap_dataset import DEFAULT_LIMB_SCALE_STD
+
+    default = fixed_batches(clips, 9, 6, 6, seed=3)[0]["target"]
+    same = fixed_batches(clips, 9, 6, 6, seed=3, limb_scale_std=DEFAULT_LIMB_SCALE_STD)[0]["target"]
+    training = fixed_batches(clips, 9, 6, 6, seed=3, limb_scale_std=LIMB_SCALE_STD)[0]["target"]
+    torch.testing.assert_close(default, same)
+    assert LIMB_SCALE_STD != DEFAULT_LIMB_SCALE_STD and not torch.allclose(default, training)
+
+
 def test_limb_scale_std_out_of_range_is_refused(clips):
     with pytest.raises(ValueError, match="limb_scale_std"):
         MocapWindowDataset(clips[:1], window=3, samples=1, limb_scale_std=0.5)

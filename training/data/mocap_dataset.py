@@ -33,6 +33,13 @@ from training.data.seeding import item_rng
 #: Bumped whenever the cached content changes meaning.
 CACHE_VERSION = 1
 
+#: The dataset's own per-bone length variation (std): what validation/evaluation windows and the
+#: fixed evaluation files are made with unless a caller asks otherwise. Training runs pass
+#: ``training.common.LIMB_SCALE_STD``.
+DEFAULT_LIMB_SCALE_STD = 0.03
+#: Largest per-bone length variation accepted (factors then reach 1 ± 0.45).
+MAX_LIMB_SCALE_STD = 0.15
+
 
 def _cache_file(path: Path, fps: float, cache_dir: Path) -> Path:
     stat = path.stat()
@@ -206,7 +213,7 @@ class MocapWindowDataset(Dataset):
         noise: DetectorNoise | None = None,
         flip_prob: float = 0.5,
         bone_scale: tuple[float, float] = (0.9, 1.1),
-        limb_scale_std: float = 0.03,
+        limb_scale_std: float = DEFAULT_LIMB_SCALE_STD,
         camera: CameraConfig | None = None,
         train: bool = True,
     ) -> None:
@@ -227,8 +234,8 @@ class MocapWindowDataset(Dataset):
         self.noise = self.noise_models[0]
         self.flip_prob = float(flip_prob)
         self.bone_scale = (float(bone_scale[0]), float(bone_scale[1]))
-        if not 0.0 <= limb_scale_std <= 0.15:
-            raise ValueError(f"limb_scale_std must be in [0, 0.15], got {limb_scale_std}")
+        if not 0.0 <= limb_scale_std <= MAX_LIMB_SCALE_STD:
+            raise ValueError(f"limb_scale_std must be in [0, {MAX_LIMB_SCALE_STD}], got {limb_scale_std}")
         self.limb_scale_std = float(limb_scale_std)
         #: Per-bone factors are clipped to 1 ± 3 std, and never tighter than [0.8, 1.2].
         self.limb_range = (min(0.8, 1.0 - 3.0 * self.limb_scale_std), max(1.2, 1.0 + 3.0 * self.limb_scale_std))
