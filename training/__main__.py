@@ -103,7 +103,7 @@ def _run_pack_mocap(a: argparse.Namespace, command: list[str], cache: Path | Non
 
 
 def _run_mlp(a: argparse.Namespace, command: list[str], cache: Path | None, progress: bool) -> None:
-    from training.reference import MLPTrainOptions, train_mlp
+    from training.mlp_training import MLPTrainOptions, train_mlp
 
     tr = train_mlp(
         MLPTrainOptions(
@@ -146,7 +146,8 @@ def _results_json(path: Path | None, flag: str, need_recipe: bool = False) -> di
 
 
 def _run_evaluate(a: argparse.Namespace, command: list[str], cache: Path | None, progress: bool) -> None:
-    from training.evaluate import EvalOptions, evaluate, summary, write_results
+    from training.eval_report import summary, write_results
+    from training.evaluate import EvalOptions, evaluate
     from training.model_card import write_model_card
 
     extra = _results_json(a.card_extra, "--card-extra")

@@ -1,6 +1,6 @@
 """Write ``assets/MODEL_CARD.md`` from an evaluation results JSON and the checkpoints' metadata.
 
-Every figure in the card is read from the results (see :mod:`training.evaluate`) or from
+Every figure in the card is read from the results (see :mod:`training.evaluate`, :mod:`training.eval_report`) or from
 the checkpoints' JSON (training data, split, recipe, hardware, time): nothing is typed in.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from scjd_core.atomic import atomic_write
 from scjd_core.errors import InputError
-from training.evaluate import all_rows, row_cells
+from training.eval_report import all_rows, row_cells
 from training.lineage import (
     checkpoint_meta,
     earlier_runs,
@@ -109,7 +109,8 @@ def _references_paragraph(results: dict[str, Any]) -> str:
             tr = r.get("training") or {}
             val = tr.get("val_mpjpe_mm")
             parts.append(
-                "*frame-wise MLP* (`training/reference.py`): one frame's 17 × 3 normalised inputs → Linear 512 → "
+                "*frame-wise MLP* (`training/reference.py`, trained by `training/mlp_training.py`): one frame's "
+                "17 × 3 normalised inputs → Linear 512 → "
                 "two residual blocks → Linear 51, no temporal context, trained with AdamW on MPJPE for "
                 f"{tr.get('minutes', '?')} min ({tr.get('steps_done', '?')} steps) on frames of the same training "
                 "windows as the teacher"

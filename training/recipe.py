@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from training.common import DEFAULT_CACHE, LIMB_SCALE_STD, load_mocap_data
-from training.evaluate import EvalOptions, evaluate, summary, write_results
+from training.eval_report import summary, write_results
+from training.evaluate import EvalOptions, evaluate
 from training.loop import LoopConfig
 from training.losses import DistillConfig
 from training.model_card import write_model_card
@@ -164,7 +165,8 @@ def _mlp_stage(opts: RecipeOptions, mocap: Any, teacher_out: Path) -> tuple[Path
     one, and whether no training ran."""
     from scjd_core.errors import CheckpointError
     from scjd_core.models import read_checkpoint_meta
-    from training.reference import MLPTrainOptions, read_mlp_meta, train_mlp
+    from training.mlp_training import MLPTrainOptions, train_mlp
+    from training.reference import read_mlp_meta
 
     out = opts.runs / "mlp"
     trained = False

@@ -18,18 +18,16 @@ from training.common import fixed_batches, load_mocap_data
 from training.data.noise import DetectorNoise
 from training.evaluate import score
 from training.metrics import mpjpe
+from training.mlp_training import MLPTrainOptions, train_mlp, training_noise_models
 from training.model_card import render_model_card
 from training.reference import (
     FrameMLP,
     MLPConfig,
-    MLPTrainOptions,
     flops_per_frame,
     load_mlp,
     mean_pose,
     predict_frames,
     save_mlp,
-    train_mlp,
-    training_noise_models,
 )
 
 SMALL = MLPConfig(hidden=64, blocks=2, dropout=0.0)
