@@ -288,7 +288,12 @@ _DOCS = (
     ("docs/learning_curves_cpu.png", "Learning curves of the students' continuation on the CPU before the last"),
     (
         "docs/learning_curves_cpu_bones.png",
-        "Learning curves of the last continuation on the CPU: teacher, then students, with 10 % bone-length variation",
+        "Learning curves of the teacher's last continuation on the CPU, and the students' one before the last, "
+        "with 10 % bone-length variation",
+    ),
+    (
+        "docs/learning_curves_cpu_students.png",
+        "Learning curves of the students' last continuation on the CPU (10 % bone-length variation)",
     ),
     ("docs/learning_curves_cpu_recipe.png", "Learning curves of the whole recipe on the 2-core CPU (not shipped)"),
     ("docs/training_recipe.md", "The recipe's choices, with the measurements behind them"),

@@ -296,3 +296,29 @@ def test_body_proportions_script_reports_actors_and_lifted_bones(
     text = md.read_text()
     assert "median spread over the bones" in text and "| left_hip→left_knee |" in text
     assert script.main([*args[:4], "--models", "nope"]) == 2
+
+
+def test_error_by_position_files_each_frame_under_its_window_position() -> None:
+    from tests.scripts import load_script
+
+    by_position = load_script("window_position_error").error_by_position
+    truth = np.zeros((2, 7, 17, 3))
+    pred = truth.copy()
+    pred[:, :, :, 0] = (np.arange(7) % 3)[None, :, None] * 0.01  # frame f is off by (f % 3) cm
+    np.testing.assert_allclose(by_position(pred, truth, 3), [0.0, 10.0, 20.0])
+    assert np.isnan(by_position(pred[:, :2], truth[:, :2], 3)[2])  # no frame sits at position 2
+
+
+def test_window_position_script_marks_the_frames_a_student_reads(seq_file: Path, tiny: Path, tmp_path: Path) -> None:
+    from tests.scripts import load_script
+
+    script = load_script("window_position_error")
+    js = tmp_path / "pos.json"
+    models = [f"teacher={tiny / 'teacher'}", f"student={tiny / 'student'}"]
+    assert script.main(["--sequences", str(seq_file), "--models", *models, "--json", str(js)]) == 0
+    out = json.loads(js.read_text())["models"]
+    student, teacher = out["student"], out["teacher"]
+    assert len(student["mpjpe_mm_by_position"]) == student["window"]
+    assert student["read"] and len(student["read"]) < student["window"] and student["between_mean_mm"] is not None
+    assert teacher["between_mean_mm"] is None and len(teacher["read"]) == teacher["window"]
+    assert script.main(["--sequences", str(seq_file), "--models", "nope"]) == 2
