@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         "--models",
         nargs="+",
         default=["teacher=assets/models/teacher", "student=assets/models/student"],
-        help="NAME=CHECKPOINT",
+        help="NAME=PATH items, each a checkpoint",
     )
     parser.add_argument("--markdown", type=Path, help="write both tables here")
     parser.add_argument("--json", type=Path)
@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     from scjd_core.errors import ScjdError
     from scjd_core.models import load_checkpoint
     from scjd_core.skeleton import BONES, JOINT_NAMES, bone_lengths
+    from training.cli_options import name_paths
     from training.common import load_mocap_data
     from training.evaluate import lift_sequences
     from training.metrics import mpjpe
@@ -85,10 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         mocap = load_mocap_data(args.data, None, progress=False)
         seqs = load_sequences(args.sequences)
-        models = [item.split("=", 1) for item in args.models]
-        if any(len(m) != 2 for m in models):
-            raise ScjdError("--models expects NAME=CHECKPOINT items")
-        loaded = [(name, load_checkpoint(path)[0]) for name, path in models]
+        loaded = [(name, load_checkpoint(path)[0]) for name, path in name_paths(args.models, "--models")]
     except ScjdError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

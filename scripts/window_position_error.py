@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         "--models",
         nargs="+",
         default=["teacher=assets/models/teacher", "student=assets/models/student"],
-        help="NAME=CHECKPOINT",
+        help="NAME=PATH items, each a checkpoint",
     )
     parser.add_argument("--every", type=int, default=5, help="print every N-th position (and every read one)")
     parser.add_argument("--json", type=Path, help="write all positions here")
@@ -58,15 +58,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from scjd_core.errors import ScjdError
     from scjd_core.models import load_checkpoint
+    from training.cli_options import name_paths
     from training.evaluate import lift_sequences
     from training.sequences import load_sequences
 
     try:
         seqs = load_sequences(args.sequences)
-        models = [item.split("=", 1) for item in args.models]
-        if any(len(m) != 2 for m in models):
-            raise ScjdError("--models expects NAME=CHECKPOINT items")
-        loaded = [(name, load_checkpoint(path)[0]) for name, path in models]
+        loaded = [(name, load_checkpoint(path)[0]) for name, path in name_paths(args.models, "--models")]
     except ScjdError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -34,7 +34,7 @@ from typing import Any
 
 from scjd_core.errors import ScjdError
 from training import distributed
-from training.cli_options import build_parser, distill_config, key_values, loop_config
+from training.cli_options import build_parser, distill_config, key_values, loop_config, name_paths
 
 
 def _checked(build: Any, what: str) -> Any:
@@ -127,17 +127,6 @@ def _run_sequences(a: argparse.Namespace, command: list[str], cache: Path | None
     )
 
 
-def _student_paths(items: list[str]) -> list[tuple[str, Path]]:
-    """``--students NAME=PATH ...`` as ``(name, path)`` pairs."""
-    students = []
-    for item in items:
-        name, sep, path = item.partition("=")
-        if not sep or not name or not path:
-            raise ScjdError(f"--students expects NAME=PATH, got {item!r}")
-        students.append((name, Path(path)))
-    return students
-
-
 def _results_json(path: Path | None, flag: str, need_recipe: bool = False) -> dict[str, Any] | None:
     """Read a results JSON given to ``flag`` before the evaluation runs, so a bad file fails fast."""
     from training.model_card import read_results
@@ -153,7 +142,7 @@ def _run_evaluate(a: argparse.Namespace, command: list[str], cache: Path | None,
     extra = _results_json(a.card_extra, "--card-extra")
     recipe_run = _results_json(a.card_recipe, "--card-recipe", need_recipe=True)
 
-    students = _student_paths(a.students)
+    students = name_paths(a.students, "--students")
     results = evaluate(
         EvalOptions(
             teacher=a.teacher, students=students, data=a.data, split=a.split, windows=a.windows,

@@ -33,6 +33,17 @@ def key_values(items: list[str] | None, flag: str) -> dict[str, Any]:
     return out
 
 
+def name_paths(items: list[str] | None, flag: str) -> list[tuple[str, Path]]:
+    """``NAME=PATH`` items (``--students``, the check scripts' ``--models``) as ``(name, path)`` pairs."""
+    pairs = []
+    for item in items or []:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise ScjdError(f"{flag} expects NAME=PATH, got {item!r}")
+        pairs.append((name, Path(path)))
+    return pairs
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="mocap folder (default: $SCJD_MOCAP or ../shared/data/mocap)")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="parsed-mocap cache folder")
