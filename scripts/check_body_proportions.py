@@ -59,15 +59,11 @@ def actor_bones(mocap) -> dict[str, dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from training.cli_options import add_lifters_on_file, load_lifters
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", help="mocap folder or pack (default: $SCJD_MOCAP or ../shared/data/mocap)")
-    parser.add_argument("--sequences", default=str(ROOT / "tests" / "data" / "eval" / "hdm05_dg_v1.npz"))
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        default=["teacher=assets/models/teacher", "student=assets/models/student"],
-        help="NAME=PATH items, each a checkpoint",
-    )
+    add_lifters_on_file(parser)
     parser.add_argument("--markdown", type=Path, help="write both tables here")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -75,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from scjd_core.errors import ScjdError
-    from scjd_core.models import load_checkpoint
     from scjd_core.skeleton import BONES, JOINT_NAMES, bone_lengths
-    from training.cli_options import name_paths
     from training.common import load_mocap_data
     from training.evaluate import lift_sequences
     from training.metrics import mpjpe
@@ -86,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         mocap = load_mocap_data(args.data, None, progress=False)
         seqs = load_sequences(args.sequences)
-        loaded = [(name, load_checkpoint(path)[0]) for name, path in name_paths(args.models, "--models")]
+        loaded = load_lifters(args.models)
     except ScjdError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -40,14 +40,10 @@ def error_by_position(pred: np.ndarray, truth: np.ndarray, window: int) -> np.nd
 
 
 def main(argv: list[str] | None = None) -> int:
+    from training.cli_options import add_lifters_on_file, load_lifters
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sequences", default=str(ROOT / "tests" / "data" / "eval" / "hdm05_dg_v1.npz"))
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        default=["teacher=assets/models/teacher", "student=assets/models/student"],
-        help="NAME=PATH items, each a checkpoint",
-    )
+    add_lifters_on_file(parser)
     parser.add_argument("--every", type=int, default=5, help="print every N-th position (and every read one)")
     parser.add_argument("--json", type=Path, help="write all positions here")
     args = parser.parse_args(argv)
@@ -57,14 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from scjd_core.errors import ScjdError
-    from scjd_core.models import load_checkpoint
-    from training.cli_options import name_paths
     from training.evaluate import lift_sequences
     from training.sequences import load_sequences
 
     try:
         seqs = load_sequences(args.sequences)
-        loaded = [(name, load_checkpoint(path)[0]) for name, path in name_paths(args.models, "--models")]
+        loaded = load_lifters(args.models)
     except ScjdError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

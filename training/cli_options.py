@@ -44,6 +44,31 @@ def name_paths(items: list[str] | None, flag: str) -> list[tuple[str, Path]]:
     return pairs
 
 
+def add_lifters_on_file(p: argparse.ArgumentParser) -> None:
+    """The check scripts' inputs: ``--sequences`` (default: the shipped held-out file) and
+    ``--models NAME=PATH ...`` (default: the shipped teacher and student); see :func:`load_lifters`."""
+    from training.sequences import DEFAULT_FILE
+
+    p.add_argument("--sequences", default=str(DEFAULT_FILE), help="fixed sequence file to lift")
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=["teacher=assets/models/teacher", "student=assets/models/student"],
+        help="NAME=PATH items, each a checkpoint",
+    )
+
+
+def load_lifters(items: list[str] | None, flag: str = "--models") -> list[tuple[str, Any]]:
+    """``NAME=PATH`` checkpoint items loaded as ``(name, model)`` pairs (eval mode, CPU).
+
+    Raises:
+        ScjdError: for a malformed item or a checkpoint that does not load.
+    """
+    from scjd_core.models import load_checkpoint
+
+    return [(name, load_checkpoint(path)[0]) for name, path in name_paths(items, flag)]
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="mocap folder (default: $SCJD_MOCAP or ../shared/data/mocap)")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="parsed-mocap cache folder")
