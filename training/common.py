@@ -414,22 +414,31 @@ def load_init_weights(net: torch.nn.Module, path: str | os.PathLike[str], kind: 
     """Start ``net`` from the weights of checkpoint ``path`` (fine-tuning a finished run).
 
     The checkpoint must be a ``kind`` model with exactly ``net``'s configuration, so a
-    continued run is the same model trained longer.
+    continued run is the same model trained longer; or a shallower one with otherwise the
+    same configuration, which is grown into ``net`` with identity blocks appended
+    (:mod:`scjd_core.models.grow`: the grown model starts computing exactly what the
+    checkpoint computed).
 
     Returns:
-        What the continued run's metadata keeps of where it started (:func:`init_record`).
+        What the continued run's metadata keeps of where it started (:func:`init_record`;
+        ``grown_from_depth`` when blocks were added).
 
     Raises:
         InputError: another kind of model or another configuration.
         CheckpointError: the checkpoint is missing or unreadable.
     """
     from scjd_core.models import load_checkpoint
+    from scjd_core.models.grow import growable_depth, load_deepened
 
     start, meta = load_checkpoint(path, device="cpu")
-    if meta["kind"] != kind or start.config.to_dict() != net.config.to_dict():  # type: ignore[operator]
+    old, new = start.config.to_dict(), net.config.to_dict()  # type: ignore[operator]
+    if meta["kind"] == kind and growable_depth(old, new):
+        load_deepened(net, start)
+        return {**init_record(path, meta), "grown_from_depth": int(old["depth"])}
+    if meta["kind"] != kind or old != new:
         raise InputError(
             f"--init {path} is not a {model} {kind} with these options: "
-            f"start from a checkpoint of the same {kind} configuration"
+            f"start from a checkpoint of the same {kind} configuration (or a shallower one to grow)"
         )
     net.load_state_dict(start.state_dict())
     return init_record(path, meta)

@@ -146,6 +146,7 @@ def student_specs(opts: RecipeOptions) -> list[StudentSpec]:
                 sampling=sampling,
                 overrides=dict(opts.student_overrides),
                 init=_init_path(opts, name),
+                init_state=Path(opts.student_init) / "runs" / "students" / "state.pt" if opts.student_init else None,
             )
         )
     return specs

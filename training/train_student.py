@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from scjd_core.errors import InputError
-from training.common import load_init_weights, seed_everything
+from training.common import load_init_weights, load_train_state, portable_path, seed_everything
 from training.loop import LoopConfig, LoopResult, Member, predict_dense
 from training.losses import DistillConfig, DistillLoss
 from training.train_teacher import RunOptions, resolve, run_loop
@@ -42,7 +42,12 @@ class StudentSpec:
         sampling: ``"strided"`` (SCJD) or ``"central"`` (K central frames).
         overrides: further config fields of the student.
         init: a student checkpoint to start from (fine-tuning, e.g. a GPU run continued on
-            another machine); its config must be the one ``model``/``overrides`` give.
+            another machine); its config must be the one ``model``/``overrides`` give (or a
+            shallower one, grown: :func:`training.common.load_init_weights`).
+        init_state: the training-state file (``state.pt``) of the run that made ``init``: its
+            distillation modules for this variant (the DJED projection, the loss balance) are
+            carried on, instead of a fresh projection that the student's embeddings would
+            first be pulled towards. Ignored when absent or not matching.
     """
 
     name: str
@@ -52,6 +57,7 @@ class StudentSpec:
     sampling: str = "strided"
     overrides: dict[str, Any] = field(default_factory=dict)
     init: Path | None = None
+    init_state: Path | None = None
 
 
 def step_phase(seed: int, step: int, stride: int) -> int:
@@ -95,6 +101,8 @@ def _student_member(spec: StudentSpec, teacher: nn.Module, device: torch.device,
         )
     started = load_init_weights(net, spec.init, "student", spec.model) if spec.init is not None else {"init": None}
     loss = DistillLoss(spec.distill, student_dim=net.config.dim, teacher_dim=teacher.config.dim).to(device)
+    if spec.init is not None and spec.init_state is not None and carry_distill_state(loss, spec.init_state, spec.name):
+        started["init_distill_state"] = portable_path(spec.init_state)
     keep_attention = spec.distill.lambda_ajad > 0
 
     def loss_fn(model: nn.Module, batch: dict[str, Tensor], shared: dict) -> dict[str, Tensor]:
@@ -112,6 +120,23 @@ def _student_member(spec: StudentSpec, teacher: nn.Module, device: torch.device,
         **started,
     }
     return Member(spec.name, net, loss_fn, predict_dense, Path(spec.out), extra=loss, meta=meta)
+
+
+def carry_distill_state(loss: nn.Module, state_file: Path, name: str) -> bool:
+    """Load member ``name``'s distillation modules from a run's ``state.pt`` into ``loss``.
+
+    Returns:
+        True when they were loaded; False when the file, the member or matching tensors are
+        missing (a run of other options): the modules then start fresh.
+    """
+    if not Path(state_file).is_file():
+        return False
+    extra = load_train_state(state_file).get("members", {}).get(name, {}).get("extra")
+    own = loss.state_dict()
+    if not extra or set(extra) != set(own) or any(extra[k].shape != own[k].shape for k in own):
+        return False
+    loss.load_state_dict(extra)
+    return True
 
 
 def train_students(opts: RunOptions, cfg: LoopConfig, teacher_path: str | Path, specs: list[StudentSpec]) -> LoopResult:

@@ -190,6 +190,44 @@ def test_teacher_init_starts_from_the_checkpoint_and_refuses_another_model(
     assert "not a teacher-tiny teacher" in err[0]
 
 
+def test_student_init_from_a_shallower_checkpoint_grows_it(trained: Path, mocap: Path, tmp_path: Path) -> None:
+    from training.train_student import StudentSpec, train_students
+
+    cfg = LoopConfig(steps=1, batch_size=2, warmup=0, val_every=1, seed=5, lr=1e-9, weight_decay=0.0, ema=0.0)
+    spec = StudentSpec("deep", tmp_path / "deep", model="student-tiny", overrides={"depth": 2}, init=trained / "scjd")
+    train_students(_teacher_opts(tmp_path, mocap), cfg, trained / "teacher", [spec])
+    start, _ = load_checkpoint(trained / "scjd")
+    deep, meta = load_checkpoint(tmp_path / "deep")
+    assert deep.config.depth == 2 and meta["training"]["recipe"]["grown_from_depth"] == 1
+    x = torch.rand(2, deep.config.window, 17, 3)
+    with torch.no_grad():  # one step at lr 1e-9: the grown student still lifts as the checkpoint did
+        torch.testing.assert_close(deep.forward_dense(x).pose, start.eval().forward_dense(x).pose, rtol=0, atol=1e-4)
+
+
+def test_continued_students_carry_their_distillation_modules(trained: Path, mocap: Path, tmp_path: Path) -> None:
+    from training.losses import DistillConfig, DistillLoss
+    from training.train_student import StudentSpec, carry_distill_state, train_students
+
+    saved = load_train_state(trained / "rscjd" / "state.pt")["members"]["scjd"]["extra"]
+    assert "djed.proj.weight" in saved
+    loss = DistillLoss(DistillConfig(), student_dim=8, teacher_dim=16)
+    assert carry_distill_state(loss, trained / "rscjd" / "state.pt", "scjd")
+    torch.testing.assert_close(loss.state_dict()["djed.proj.weight"], saved["djed.proj.weight"], rtol=0, atol=0)
+    assert not carry_distill_state(loss, trained / "rscjd" / "state.pt", "other")  # no such member
+    assert not carry_distill_state(loss, tmp_path / "missing.pt", "scjd")
+    wider = DistillLoss(DistillConfig(), student_dim=12, teacher_dim=16)  # another student width: starts fresh
+    assert not carry_distill_state(wider, trained / "rscjd" / "state.pt", "scjd")
+
+    cfg = LoopConfig(steps=1, batch_size=2, warmup=0, val_every=1, seed=5, lr=1e-9, weight_decay=0.0, ema=0.0)
+    spec = StudentSpec(
+        "scjd", tmp_path / "s", model="student-tiny", init=trained / "scjd", init_state=trained / "rscjd" / "state.pt"
+    )
+    train_students(_teacher_opts(tmp_path, mocap), cfg, trained / "teacher", [spec])
+    after = load_train_state(tmp_path / "run" / "state.pt")["members"]["scjd"]["extra"]
+    torch.testing.assert_close(after["djed.proj.weight"], saved["djed.proj.weight"], rtol=0, atol=1e-6)
+    assert read_checkpoint_meta(tmp_path / "s")["training"]["recipe"]["init_distill_state"].endswith("state.pt")
+
+
 def test_continued_runs_keep_their_lineage_for_the_model_card(trained: Path, mocap: Path, tmp_path: Path) -> None:
     from training.lineage import earlier_runs, merge_in_order
     from training.model_card import _training_row
