@@ -339,6 +339,9 @@ def _training_row(name: str, meta: dict[str, Any], earlier: list[dict[str, Any]]
         if earlier:
             runs = f"{len(earlier)} run{'s' * (len(earlier) > 1)}"
             where += f" (trained {minutes_by_hardware(earlier)} before, in {runs})"
+        if recipe.get("grown_from_depth"):
+            d = recipe["grown_from_depth"]
+            where += f", grown from {d}+{d} blocks (identity blocks added)"
     arch = f"dim {cfg['dim']}, {cfg['depth']}+{cfg['depth']} blocks, {cfg['heads']} heads, T={cfg['window']}"
     if meta["kind"] == "student":
         arch += f", K={cfg['frames']} ({cfg['sampling']}, stride {cfg['stride']})"

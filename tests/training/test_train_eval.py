@@ -199,6 +199,9 @@ def test_student_init_from_a_shallower_checkpoint_grows_it(trained: Path, mocap:
     start, _ = load_checkpoint(trained / "scjd")
     deep, meta = load_checkpoint(tmp_path / "deep")
     assert deep.config.depth == 2 and meta["training"]["recipe"]["grown_from_depth"] == 1
+    from training.model_card import _training_row
+
+    assert "grown from 1+1 blocks" in _training_row("deep", meta, [])[8]
     x = torch.rand(2, deep.config.window, 17, 3)
     with torch.no_grad():  # one step at lr 1e-9: the grown student still lifts as the checkpoint did
         torch.testing.assert_close(deep.forward_dense(x).pose, start.eval().forward_dense(x).pose, rtol=0, atol=1e-4)
