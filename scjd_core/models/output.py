@@ -92,8 +92,12 @@ class LiftOutput:
 @functools.lru_cache(maxsize=8)
 def flip_index(device: torch.device) -> Tensor:
     """The left/right joint permutation as an index tensor on ``device``, made once per
-    device: a live step on the GPU must not copy it from the host on every frame."""
-    return torch.tensor(_FLIP_ORDER, dtype=torch.long, device=device)
+    device: a live step on the GPU must not copy it from the host on every frame.
+
+    Made outside inference mode even when first asked for inside it: an inference tensor
+    cached here would break every later forward that autograd records."""
+    with torch.inference_mode(False):
+        return torch.tensor(_FLIP_ORDER, dtype=torch.long, device=device)
 
 
 def mirror(values: Tensor) -> Tensor:

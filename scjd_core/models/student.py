@@ -118,7 +118,8 @@ class Student(nn.Module):
         key = (int(phase), str(device))
         cache = self.__dict__.setdefault("_index_cache", {})  # not a buffer: not saved, not in state_dict
         if key not in cache:  # one host->device copy per phase and device, not per forward
-            cache[key] = sparse_indices(cfg.window, cfg.frames, cfg.stride, cfg.sampling, phase).to(device)
+            with torch.inference_mode(False):  # a cached inference tensor would break later autograd forwards
+                cache[key] = sparse_indices(cfg.window, cfg.frames, cfg.stride, cfg.sampling, phase).to(device)
         return cache[key]
 
     def forward_dense(

@@ -38,6 +38,15 @@ def test_a_grown_model_computes_what_the_shallow_one_did(name: str) -> None:
     assert grad is not None and grad.abs().sum() > 0
 
 
+def test_a_flip_forward_with_autograd_works_after_inference_mode() -> None:
+    model = _trained("student-tiny")
+    x = torch.rand(1, model.config.window, 17, 3)
+    with torch.inference_mode():  # the first flip forward (as the product's lifting runs) caches the permutation
+        model.forward_dense(x, flip=True)
+    model.forward_dense(x.requires_grad_(), flip=True).pose.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
 def test_growing_refuses_other_changes() -> None:
     start = _trained("student-tiny")
     assert growable_depth(start.config.to_dict(), create_model("student-tiny", depth=2).config.to_dict())
