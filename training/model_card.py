@@ -293,7 +293,8 @@ _DOCS = (
     ),
     (
         "docs/learning_curves_cpu_students.png",
-        "Learning curves of the students' last continuation on the CPU (10 % bone-length variation)",
+        "Learning curves of the students' last continuation on the CPU, grown to 3+3 blocks "
+        "(10 % bone-length variation)",
     ),
     ("docs/learning_curves_cpu_recipe.png", "Learning curves of the whole recipe on the 2-core CPU (not shipped)"),
     ("docs/training_recipe.md", "The recipe's choices, with the measurements behind them"),
