@@ -20,6 +20,16 @@ from torch import Tensor, nn
 from scjd_core.models.config import _BaseConfig
 
 
+def maybe_dropout(rate: float) -> nn.Module:
+    """``nn.Dropout(rate)``, or ``nn.Identity`` at rate 0 (the shipped models' setting).
+
+    The same numbers either way (dropout is the identity in eval mode) and no parameters, so
+    checkpoints do not notice; the identity skips one operator call per use, which a
+    streaming step of the small student (a few hundred small operators) notices.
+    """
+    return nn.Dropout(rate) if rate > 0 else nn.Identity()
+
+
 class DropPath(nn.Module):
     """Stochastic depth: drops a whole residual branch per sample while training."""
 
@@ -58,9 +68,9 @@ class Attention(nn.Module):
         self.explicit = explicit
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
-        self.attn_drop = nn.Dropout(attn_dropout)
+        self.attn_drop = maybe_dropout(attn_dropout)
         self.attn_dropout = float(attn_dropout)
-        self.proj_drop = nn.Dropout(proj_dropout)
+        self.proj_drop = maybe_dropout(proj_dropout)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
         """Return ``(out (S, L, C), probs (S, heads, L, L) or None)``."""
@@ -85,7 +95,7 @@ class Mlp(nn.Module):
         super().__init__()
         self.fc1 = nn.Linear(dim, hidden)
         self.fc2 = nn.Linear(hidden, dim)
-        self.drop = nn.Dropout(dropout)
+        self.drop = maybe_dropout(dropout)
 
     def forward(self, x: Tensor) -> Tensor:
         """``(..., dim) -> (..., dim)``."""
@@ -134,7 +144,7 @@ class SpatioTemporalEncoder(nn.Module):
         self.embed = nn.Linear(config.in_dim, c)
         self.joint_pos = nn.Parameter(torch.zeros(config.num_joints, c))
         self.time_pos = nn.Parameter(torch.zeros(config.window, c))
-        self.pos_drop = nn.Dropout(config.dropout)
+        self.pos_drop = maybe_dropout(config.dropout)
         rates = torch.linspace(0.0, config.drop_path, 2 * config.depth).tolist()
 
         def block(explicit: bool, rate: float) -> Block:

@@ -122,6 +122,22 @@ class Student(nn.Module):
                 cache[key] = sparse_indices(cfg.window, cfg.frames, cfg.stride, cfg.sampling, phase).to(device)
         return cache[key]
 
+    def _interpolation_weights(self, indices: Tensor) -> Tensor:
+        """:func:`interpolation_weights` for ``indices``, made once for each :meth:`sample_indices` tensor.
+
+        Those indices are cached per phase and device, so their matrix can be too: two dozen
+        small operators less per forward, which a streaming step notices. Other indices
+        (the per-sample ``(B, K)`` ones of some tests and tools) are computed every time.
+        """
+        if not any(indices is cached for cached in self.__dict__.get("_index_cache", {}).values()):
+            return interpolation_weights(indices, self.config.window)
+        cache = self.__dict__.setdefault("_weight_cache", {})  # id(indices) -> (indices, matrix)
+        entry = cache.get(id(indices))
+        if entry is None or entry[0] is not indices:  # (a copied model's entries name other tensors)
+            with torch.inference_mode(False):  # as in sample_indices: later autograd forwards may use it
+                entry = cache[id(indices)] = (indices, interpolation_weights(indices, self.config.window))
+        return entry[1]
+
     def forward_dense(
         self, x: Tensor, phase: int = 0, return_attention: bool = True, flip: bool | None = None
     ) -> LiftOutput:
@@ -193,7 +209,7 @@ class Student(nn.Module):
 
     def _upsample(self, tokens: Tensor, raw_sparse: Tensor, indices: Tensor) -> Tensor:
         """Interpolate tokens and poses to all T positions, then refine: ``(B, T, J, 3)``."""
-        weights = interpolation_weights(indices, self.config.window).to(tokens.dtype)
+        weights = self._interpolation_weights(indices).to(tokens.dtype)
         batched = "b" if weights.ndim == 3 else ""
         coarse = torch.einsum(f"{batched}tk,bkjc->btjc", weights, raw_sparse)
         narrow = self.up_in(tokens)  # (B, K, J, U)

@@ -298,3 +298,48 @@ def test_mirror_builds_its_joint_permutation_once_per_device(monkeypatch):
         mirror(torch.zeros(2, 17, 3, device=device))
     assert made == [torch.device("cpu"), torch.device("meta")]
     assert flip_index(torch.device("meta")).device.type == "meta"
+
+
+def test_student_makes_the_interpolation_matrix_of_its_sampled_frames_once(monkeypatch):
+    """A streaming step lifts one window per frame: the matrix of the cached sample positions is
+    made once per phase, not per forward; any other indices are computed every time, and a
+    copied model (EMA, deepcopy) computes its own."""
+    import copy
+
+    import scjd_core.models.student as student_module
+
+    torch.manual_seed(6)
+    model = create_model("student-tiny").eval()
+    x = torch.randn(2, model.window, NUM_JOINTS, 3)
+    with torch.no_grad():
+        fresh = {p: model(x[:, model.sample_indices(p)], model.sample_indices(p).clone()).pose for p in (0, 2)}
+    made = []
+    real = student_module.interpolation_weights
+    monkeypatch.setattr(student_module, "interpolation_weights", lambda *a: made.append(1) or real(*a))
+    with torch.no_grad():
+        for _ in range(3):
+            for phase in (0, 2):
+                torch.testing.assert_close(model.forward_dense(x, phase=phase, flip=False).pose, fresh[phase])
+        assert len(made) == 2
+        idx = model.sample_indices(0).clone()
+        model(x[:, idx], idx)
+        model(x[:, idx], idx)
+        assert len(made) == 4
+        twin = copy.deepcopy(model)
+        for phase in (2, 0):
+            torch.testing.assert_close(twin.forward_dense(x, phase=phase, flip=False).pose, fresh[phase])
+    fresh_model = create_model("student-tiny")
+    with torch.inference_mode():  # made under inference mode, then used by a forward autograd records
+        fresh_model.eval().forward_dense(x)
+    fresh_model.train().forward_dense(x, phase=0).pose.sum().backward()
+
+
+def test_zero_rate_dropout_is_an_identity_module():
+    from scjd_core.models.blocks import maybe_dropout
+
+    assert isinstance(maybe_dropout(0.0), torch.nn.Identity)
+    assert isinstance(maybe_dropout(0.1), torch.nn.Dropout) and maybe_dropout(0.1).p == 0.1
+    plain, dropping = create_model("student-tiny"), create_model("student-tiny", dropout=0.1)
+    assert not any(isinstance(m, torch.nn.Dropout) for m in plain.modules())
+    assert any(isinstance(m, torch.nn.Dropout) for m in dropping.modules())
+    assert plain.state_dict().keys() == dropping.state_dict().keys()
