@@ -322,3 +322,45 @@ def test_window_position_script_marks_the_frames_a_student_reads(seq_file: Path,
     assert student["read"] and len(student["read"]) < student["window"] and student["between_mean_mm"] is not None
     assert teacher["between_mean_mm"] is None and len(teacher["read"]) == teacher["window"]
     assert script.main(["--sequences", str(seq_file), "--models", "nope"]) == 2
+
+
+def test_shifted_tilings_cover_every_frame_once() -> None:
+    from tests.scripts import load_script
+
+    tiling = load_script("shifted_windows_check").shifted_tiling
+    for shift in (-4, -1, 0, 1, 2, 3, 5):
+        source, valid = tiling(7, 3, shift)
+        assert sorted(source[valid].tolist()) == list(range(7))
+        assert source.min() >= 0 and source.max() <= 6
+        assert (valid.any(axis=1)).all()  # no window is padding only
+    source, valid = tiling(7, 3, 0)
+    assert source.tolist() == [[0, 1, 2], [3, 4, 5], [6, 6, 6]] and valid.sum() == 7
+    source, _ = tiling(7, 3, 1)  # windows start at -2, 1, 4: the first repeats frame 0
+    assert source.tolist() == [[0, 0, 0], [1, 2, 3], [4, 5, 6]]
+
+
+def test_shifted_windows_script_reproduces_the_evaluation_at_shift_0(
+    seq_file: Path, tiny: Path, tmp_path: Path
+) -> None:
+    from scjd_core.models import load_checkpoint
+    from tests.scripts import load_script
+
+    script = load_script("shifted_windows_check")
+    seqs = load_sequences(seq_file)
+    for kind in ("teacher", "student"):
+        model, _ = load_checkpoint(tiny / kind)
+        same = script.lift_shifted(model, seqs.normalized(), 0)
+        np.testing.assert_allclose(same, lift_sequences(model, seqs, torch.device("cpu")), atol=1e-6)
+        shifted = script.lift_shifted(model, seqs.normalized(), 2)
+        assert shifted.shape == same.shape and not np.allclose(shifted, same)
+    js = tmp_path / "shifts.json"
+    models = [f"teacher={tiny / 'teacher'}", f"student={tiny / 'student'}"]
+    args = ["--sequences", str(seq_file), "--models", *models, "--sets", "0", "2:2", "--json", str(js)]
+    assert script.main(args) == 0
+    rows = json.loads(js.read_text())["models"]["student"]
+    assert [r["shifts"] for r in rows] == [[0], [-2, 0, 2]] and [r["lifts"] for r in rows] == [1, 3]
+    assert script.main(["--sequences", str(seq_file), "--models", "nope"]) == 2
+    with pytest.raises(SystemExit) as bad:
+        script.main(["--sequences", str(seq_file), "--sets", "0:x"])
+    assert bad.value.code == 2
+    assert script.parse_sets(["0", "20:40", "10:25"]) == [[0], [-40, -20, 0, 20, 40], [-20, -10, 0, 10, 20]]
