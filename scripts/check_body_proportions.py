@@ -59,7 +59,7 @@ def actor_bones(mocap) -> dict[str, dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.cli_options import add_lifters_on_file, load_lifters
+    from training.cli_options import add_lifters_on_file, load_lifters_on_file
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", help="mocap folder or pack (default: $SCJD_MOCAP or ../shared/data/mocap)")
@@ -75,12 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     from training.common import load_mocap_data
     from training.evaluate import lift_sequences
     from training.metrics import mpjpe
-    from training.sequences import load_sequences
 
     try:
         mocap = load_mocap_data(args.data, None, progress=False)
-        seqs = load_sequences(args.sequences)
-        loaded = load_lifters(args.models)
+        seqs, loaded = load_lifters_on_file(args)
     except ScjdError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

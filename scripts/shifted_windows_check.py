@@ -85,7 +85,7 @@ def parse_sets(items: list[str]) -> list[list[int]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.cli_options import add_lifters_on_file, load_lifters
+    from training.cli_options import add_lifters_on_file, load_lifters_on_file
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_lifters_on_file(parser)
@@ -99,11 +99,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from scjd_core.errors import ScjdError
     from training.metrics import mpjpe, p_mpjpe
-    from training.sequences import load_sequences
 
     try:
-        seqs = load_sequences(args.sequences)
-        loaded = load_lifters(args.models)
+        seqs, loaded = load_lifters_on_file(args)
     except ScjdError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -69,6 +69,20 @@ def load_lifters(items: list[str] | None, flag: str = "--models") -> list[tuple[
     return [(name, load_checkpoint(path)[0]) for name, path in name_paths(items, flag)]
 
 
+def load_lifters_on_file(args: argparse.Namespace) -> tuple[Any, list[tuple[str, Any]]]:
+    """The sequence file and the lifters named by :func:`add_lifters_on_file`'s options.
+
+    Returns:
+        ``(EvalSequences, [(name, model), ...])``.
+
+    Raises:
+        ScjdError: for a bad sequence file, a malformed item or a checkpoint that does not load.
+    """
+    from training.sequences import load_sequences
+
+    return load_sequences(args.sequences), load_lifters(args.models)
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="mocap folder (default: $SCJD_MOCAP or ../shared/data/mocap)")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="parsed-mocap cache folder")
