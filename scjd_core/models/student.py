@@ -116,27 +116,27 @@ class Student(nn.Module):
         cfg = self.config
         device = self.head.weight.device
         key = (int(phase), str(device))
-        cache = self.__dict__.setdefault("_index_cache", {})  # not a buffer: not saved, not in state_dict
+        # not a buffer: not saved, not in state_dict; each entry is [indices, their interpolation matrix or None]
+        cache = self.__dict__.setdefault("_index_cache", {})
         if key not in cache:  # one host->device copy per phase and device, not per forward
             with torch.inference_mode(False):  # a cached inference tensor would break later autograd forwards
-                cache[key] = sparse_indices(cfg.window, cfg.frames, cfg.stride, cfg.sampling, phase).to(device)
-        return cache[key]
+                cache[key] = [sparse_indices(cfg.window, cfg.frames, cfg.stride, cfg.sampling, phase).to(device), None]
+        return cache[key][0]
 
     def _interpolation_weights(self, indices: Tensor) -> Tensor:
         """:func:`interpolation_weights` for ``indices``, made once for each :meth:`sample_indices` tensor.
 
-        Those indices are cached per phase and device, so their matrix can be too: two dozen
-        small operators less per forward, which a streaming step notices. Other indices
-        (the per-sample ``(B, K)`` ones of some tests and tools) are computed every time.
+        Those indices are cached per phase and device, so their matrix is kept beside them in the
+        same entry: two dozen small operators less per forward, which a streaming step notices.
+        Other indices (the per-sample ``(B, K)`` ones of some tests and tools) are computed every time.
         """
-        if not any(indices is cached for cached in self.__dict__.get("_index_cache", {}).values()):
-            return interpolation_weights(indices, self.config.window)
-        cache = self.__dict__.setdefault("_weight_cache", {})  # id(indices) -> (indices, matrix)
-        entry = cache.get(id(indices))
-        if entry is None or entry[0] is not indices:  # (a copied model's entries name other tensors)
-            with torch.inference_mode(False):  # as in sample_indices: later autograd forwards may use it
-                entry = cache[id(indices)] = (indices, interpolation_weights(indices, self.config.window))
-        return entry[1]
+        for entry in self.__dict__.get("_index_cache", {}).values():
+            if entry[0] is indices:
+                if entry[1] is None:
+                    with torch.inference_mode(False):  # as in sample_indices: later autograd forwards may use it
+                        entry[1] = interpolation_weights(indices, self.config.window)
+                return entry[1]
+        return interpolation_weights(indices, self.config.window)
 
     def forward_dense(
         self, x: Tensor, phase: int = 0, return_attention: bool = True, flip: bool | None = None
