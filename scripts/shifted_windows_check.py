@@ -54,17 +54,14 @@ def lift_shifted(model, inputs: np.ndarray, shift: int, batch_size: int = 256) -
     """Poses ``(N, F, 17, 3)`` of normalised sequences ``inputs (N, F, 17, 3)`` lifted with one shifted tiling."""
     import torch
 
+    from training.evaluate import lift_window_batches
+
     n, frames = inputs.shape[:2]
     window = int(model.config.window)
     source, valid = shifted_tiling(frames, window, shift)
     windows = inputs[:, source].reshape(-1, window, *inputs.shape[2:])  # (N * W, T, 17, 3)
-    dtype = next(model.parameters()).dtype
-    outs = []
-    with torch.inference_mode():
-        for start in range(0, len(windows), batch_size):
-            chunk = torch.from_numpy(np.ascontiguousarray(windows[start : start + batch_size])).to(dtype=dtype)
-            outs.append(model.forward_dense(chunk, return_attention=False).pose.float().numpy())
-    poses = np.concatenate(outs).reshape(n, *source.shape, *inputs.shape[2:])  # (N, W, T, 17, 3)
+    poses = lift_window_batches(model, windows, torch.device("cpu"), batch_size)
+    poses = poses.reshape(n, *source.shape, *inputs.shape[2:])  # (N, W, T, 17, 3)
     out = np.empty((n, frames, *inputs.shape[2:]), np.float32)
     out[:, source[valid]] = poses[:, valid]
     return out

@@ -120,16 +120,22 @@ def lift_sequences(
     (:func:`sequence_windows`); the windows of all sequences are batched together, which
     gives the same poses as lifting the sequences one by one, many times faster.
     """
-    window = int(model.config.window)
-    windows = sequence_windows(seqs.normalized(), window)
+    windows = sequence_windows(seqs.normalized(), int(model.config.window))
+    poses = lift_window_batches(model, windows, device, batch_size).reshape(len(seqs), -1, *windows.shape[2:])
+    return np.ascontiguousarray(poses[:, : seqs.frames], dtype=np.float32)
+
+
+def lift_window_batches(
+    model: torch.nn.Module, windows: np.ndarray, device: torch.device, batch_size: int = 256
+) -> np.ndarray:
+    """Poses ``(W, T, 17, 3)`` float32 of normalised windows ``(W, T, 17, 3)``, ``batch_size`` per forward."""
     dtype = next(model.parameters()).dtype
     outs = []
     with torch.inference_mode():
         for start in range(0, len(windows), batch_size):
-            chunk = torch.from_numpy(windows[start : start + batch_size]).to(device, dtype=dtype)
-            outs.append(model.forward_dense(chunk, return_attention=False).pose.float().cpu())
-    poses = torch.cat(outs).numpy().reshape(len(seqs), -1, *windows.shape[2:])
-    return np.ascontiguousarray(poses[:, : seqs.frames], dtype=np.float32)
+            chunk = torch.from_numpy(np.ascontiguousarray(windows[start : start + batch_size]))
+            outs.append(model.forward_dense(chunk.to(device, dtype=dtype), return_attention=False).pose.float().cpu())
+    return torch.cat(outs).numpy()
 
 
 def score(pred: np.ndarray, target: np.ndarray, padded: np.ndarray | None = None) -> dict[str, Any]:
