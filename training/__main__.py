@@ -60,6 +60,7 @@ def _run_train(a: argparse.Namespace, command: list[str], cache: Path | None, pr
     opts = RunOptions(
         out=a.out, run_dir=run_dir, data=a.data, cache=cache, device=a.device, resume=a.resume,
         val_windows=a.val_windows, progress=progress, command=command, limb_scale_std=a.limb_scale_std,
+        speed_jitter=a.speed_jitter,
     )  # fmt: skip
     overrides = key_values(a.model_arg, "--model-arg")
     _model_checked(a.model, overrides, "--model")
@@ -202,7 +203,7 @@ def _run_recipe(a: argparse.Namespace, command: list[str], cache: Path | None, p
             model_card=a.model_card, results=a.results, resume=a.resume, progress=progress,
             evaluate=not a.no_eval and distributed.is_main(),  # under torchrun: the ranks train, rank 0 evaluates
             teacher_init=a.teacher_init, student_init=a.student_init, limb_scale_std=a.limb_scale_std,
-            command=command, mlp_minutes=a.mlp_minutes if distributed.is_main() else 0.0,
+            speed_jitter=a.speed_jitter, command=command, mlp_minutes=a.mlp_minutes if distributed.is_main() else 0.0,
             **({} if a.sequences is None else {"sequences": None if a.sequences == "none" else Path(a.sequences)}),
         )
     )  # fmt: skip

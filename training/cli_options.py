@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from scjd_core.errors import ScjdError
 from training.common import DEFAULT_CACHE, LIMB_SCALE_STD
-from training.data.mocap_dataset import MAX_LIMB_SCALE_STD
+from training.data.mocap_dataset import MAX_LIMB_SCALE_STD, MAX_SPEED_JITTER
 from training.loop import LoopConfig
 from training.losses import DistillConfig
 
@@ -137,17 +138,24 @@ def loop_config(a: argparse.Namespace, prefix: str = "") -> LoopConfig:
     )
 
 
-def _limb_scale_std(text: str) -> float:
-    """``--limb-scale-std``: a float in [0, MAX_LIMB_SCALE_STD] (beyond, limbs would be scaled past ±45 %)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 <= value <= MAX_LIMB_SCALE_STD:
-        raise argparse.ArgumentTypeError(
-            f"must be in [0, {MAX_LIMB_SCALE_STD}] (0.1 = a bone's length varies by 10 %), got {value}"
-        )
-    return value
+def _fraction_upto(high: float, example: str) -> Callable[[str], float]:
+    """An argparse type: a float in ``[0, high]``; ``example`` explains a value in the error."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not 0.0 <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be in [0, {high}] ({example}), got {value}")
+        return value
+
+    return parse
+
+
+#: ``--limb-scale-std``: beyond MAX_LIMB_SCALE_STD limbs would be scaled past ±45 %.
+_limb_scale_std = _fraction_upto(MAX_LIMB_SCALE_STD, "0.1 = a bone's length varies by 10 %")
+_speed_jitter = _fraction_upto(MAX_SPEED_JITTER, "0.25 = speeds from 0.8x to 1.25x")
 
 
 def _add_run(p: argparse.ArgumentParser) -> None:
@@ -161,6 +169,13 @@ def _add_run(p: argparse.ArgumentParser) -> None:
         type=_limb_scale_std,
         default=LIMB_SCALE_STD,
         help="std of the per-bone length factor of training and validation windows (body proportions)",
+    )
+    p.add_argument(
+        "--speed-jitter",
+        type=_speed_jitter,
+        default=0.0,
+        help="playback-speed augmentation of the training windows: speeds log-uniform in "
+        "[1/(1+J), 1+J] from a random sub-frame start (0 = off; e.g. 0.25)",
     )
 
 

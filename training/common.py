@@ -265,10 +265,12 @@ def train_batches(
     rank: int = 0,
     world: int = 1,
     limb_scale_std: float = LIMB_SCALE_STD,
+    speed_jitter: float = 0.0,
 ) -> Iterator[dict[str, torch.Tensor]]:
     """Iterator over the training batches of steps ``start .. stop-1`` (``stop=None``: endless; see
     :class:`StepBatches`); rank ``rank`` of ``world`` gets its share of each global batch;
-    ``limb_scale_std``: the per-bone body-proportion augmentation (see :data:`LIMB_SCALE_STD`)."""
+    ``limb_scale_std``: the per-bone body-proportion augmentation (see :data:`LIMB_SCALE_STD`);
+    ``speed_jitter``: the playback-speed augmentation (see :class:`~training.data.MocapWindowDataset`)."""
     from training.data import MocapWindowDataset
 
     ds = MocapWindowDataset(
@@ -278,6 +280,7 @@ def train_batches(
         seed=seed,
         noise=training_noise(),
         limb_scale_std=limb_scale_std,
+        speed_jitter=speed_jitter,
         train=True,
     )
     steps = StepBatches(ds, batch_size, start, stop, rank, world)
@@ -410,11 +413,16 @@ def data_licences(mocap: MocapData | None = None) -> list[dict[str, str]]:
     return out
 
 
+#: Model-config fields that change no weight: a run may continue a checkpoint with other values.
+TRAINING_ONLY_FIELDS = ("dropout", "attn_dropout", "drop_path", "test_flip")
+
+
 def load_init_weights(net: torch.nn.Module, path: str | os.PathLike[str], kind: str, model: str) -> dict[str, Any]:
     """Start ``net`` from the weights of checkpoint ``path`` (fine-tuning a finished run).
 
-    The checkpoint must be a ``kind`` model with exactly ``net``'s configuration, so a
-    continued run is the same model trained longer; or a shallower one with otherwise the
+    The checkpoint must be a ``kind`` model with ``net``'s configuration, so a continued run
+    is the same model trained longer (the training-only fields of :data:`TRAINING_ONLY_FIELDS`,
+    dropout rates and the test-time flip, may differ: they change no weight); or a shallower one with otherwise the
     same configuration, which is grown into ``net`` with identity blocks appended
     (:mod:`scjd_core.models.grow`: the grown model starts computing exactly what the
     checkpoint computed).
@@ -432,6 +440,8 @@ def load_init_weights(net: torch.nn.Module, path: str | os.PathLike[str], kind: 
 
     start, meta = load_checkpoint(path, device="cpu")
     old, new = start.config.to_dict(), net.config.to_dict()  # type: ignore[operator]
+    for name in TRAINING_ONLY_FIELDS:
+        old.pop(name, None), new.pop(name, None)
     if meta["kind"] == kind and growable_depth(old, new):
         load_deepened(net, start)
         return {**init_record(path, meta), "grown_from_depth": int(old["depth"])}

@@ -74,6 +74,7 @@ class RecipeOptions:
             random windows of the held-out clips).
         mlp_minutes: train the frame-wise MLP reference for this many minutes (0 = skip).
         limb_scale_std: per-bone length augmentation of the teacher's and students' training windows.
+        speed_jitter: playback-speed augmentation of the teacher's and students' training windows.
     """
 
     out: Path = Path("assets/models")
@@ -103,6 +104,7 @@ class RecipeOptions:
     sequences: Path | None = field(default_factory=default_sequences_file)
     mlp_minutes: float = 0.0
     limb_scale_std: float = LIMB_SCALE_STD
+    speed_jitter: float = 0.0
 
 
 def _finished(path: Path, steps: int | None) -> bool:
@@ -282,6 +284,7 @@ def run_recipe(opts: RecipeOptions) -> dict[str, Any]:
         "mocap": mocap,
         "command": opts.command,
         "limb_scale_std": opts.limb_scale_std,
+        "speed_jitter": opts.speed_jitter,
     }
     data_s = time.perf_counter() - t0
     teacher_out = _teacher_stage(opts, common)

@@ -55,6 +55,7 @@ class RunOptions:
         mocap: already loaded data (skips loading; used by the recipe and tests).
         command: the command line, kept in the checkpoint's metadata.
         limb_scale_std: per-bone length variation of the training and validation windows.
+        speed_jitter: playback-speed augmentation of the training windows (0 = off).
     """
 
     out: Path
@@ -68,6 +69,7 @@ class RunOptions:
     mocap: MocapData | None = None
     command: list[str] = field(default_factory=list)
     limb_scale_std: float = LIMB_SCALE_STD
+    speed_jitter: float = 0.0
 
 
 def resolve(opts: RunOptions) -> tuple[torch.device, MocapData]:
@@ -159,6 +161,7 @@ def run_loop(
         "fps": DEFAULT_FPS,
         "noise": "each window draws DetectorNoise() (fitted to MediaPipe) or DetectorNoise.v1() (noisier)",
         "limb_scale_std": opts.limb_scale_std,
+        **({"speed_jitter": opts.speed_jitter} if opts.speed_jitter else {}),
     }
     save = checkpoint_saver(opts, mocap, cfg, device, recipe)
     loop = TrainingLoop(members, cfg, device, opts.run_dir, val, shared_fn, save)
@@ -176,6 +179,7 @@ def run_loop(
         rank,
         world,
         limb_scale_std=opts.limb_scale_std,
+        speed_jitter=opts.speed_jitter,
     )
     return loop.run(batches, progress=opts.progress)
 

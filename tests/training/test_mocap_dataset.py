@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 from scjd_core.errors import InputError
 from scjd_core.skeleton import FLIP_PERMUTATION, LEFT, RIGHT, ROOT, bone_lengths, denormalize_screen
 from training.data import mocap_dataset
-from training.data.mocap_dataset import MocapWindowDataset, load_clips, scale_bones
+from training.data.mocap_dataset import MocapWindowDataset, load_clips, resample_clip, scale_bones
 from training.data.noise import DetectorNoise
 from training.data.splits import mocap_root, split_clips
 from training.data.synthetic import synthetic_clip
@@ -176,6 +176,40 @@ def test_evaluation_windows_keep_the_datasets_bone_variation(clips):
 def test_limb_scale_std_out_of_range_is_refused(clips):
     with pytest.raises(ValueError, match="limb_scale_std"):
         MocapWindowDataset(clips[:1], window=3, samples=1, limb_scale_std=0.5)
+
+
+def test_resample_clip_keeps_frames_and_bone_lengths(clips):
+    joints = clips[0].joints.astype(np.float64)
+    np.testing.assert_allclose(resample_clip(joints, np.arange(20.0)), joints[:20], atol=1e-12)
+    between = resample_clip(joints, np.arange(20) + 0.5)
+    # rigid bones stay rigid between frames; the pose lies between its neighbours
+    np.testing.assert_allclose(bone_lengths(between), bone_lengths(joints[:20]), atol=1e-6)
+    assert np.abs(between - 0.5 * (joints[:20] + joints[1:21])).max() < 0.01
+    assert np.abs(between - joints[:20]).max() > 1e-3
+    # a rotating limb: linear interpolation would cut the chord, resampling keeps its length
+    arm = np.zeros((2, 17, 3))
+    arm[:, 1] = [[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]]  # the bone to joint 1 turns by 90 degrees
+    mid = resample_clip(arm, np.array([0.5]))
+    np.testing.assert_allclose(np.linalg.norm(mid[0, 1]), 0.5)
+
+
+def test_speed_jitter_plays_clips_faster_and_slower(clips):
+    """Speed jitter: windows cover 1/(1+j) .. (1+j) times the frames, start between frames, and are
+    reproducible per epoch; off (the default) makes exactly the windows it made before."""
+    plain = MocapWindowDataset(clips[:2], window=27, samples=8, seed=4, train=False)
+    off = MocapWindowDataset(clips[:2], window=27, samples=8, seed=4, train=False, speed_jitter=0.0)
+    for i in range(8):
+        torch.testing.assert_close(plain[i]["inputs"], off[i]["inputs"], rtol=0, atol=0)
+    ds = MocapWindowDataset(clips[:1], window=27, samples=200, seed=4, train=True, speed_jitter=0.25)
+    ds.set_epoch(2)
+    spans = np.array([np.ptp(ds.raw_item(i)["frames"]) for i in range(200)])
+    assert spans.min() >= round(26 / 1.25) - 1 and spans.max() <= round(26 * 1.25) + 1
+    assert spans.min() < 24 and spans.max() > 28  # both slower and faster playback occur
+    first = ds[0]["target"]
+    ds.set_epoch(2)
+    torch.testing.assert_close(ds[0]["target"], first, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="speed_jitter"):
+        MocapWindowDataset(clips[:1], window=3, samples=1, speed_jitter=0.9)
 
 
 def test_short_clips_are_padded_by_edge_replication(clips):

@@ -188,6 +188,9 @@ def test_teacher_init_starts_from_the_checkpoint_and_refuses_another_model(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("error: ") for line in err)
     assert "not a teacher-tiny teacher" in err[0]
+    # training-only fields (dropout rates, test-time flip) may differ: they change no weight
+    regularised = ["--model", "teacher-tiny", "--model-arg", "drop_path=0.1", "--init", str(trained / "teacher")]
+    assert main([*base, *regularised]) == 0
 
 
 def test_student_init_from_a_shallower_checkpoint_grows_it(trained: Path, mocap: Path, tmp_path: Path) -> None:

@@ -39,6 +39,8 @@ CACHE_VERSION = 1
 DEFAULT_LIMB_SCALE_STD = 0.03
 #: Largest per-bone length variation accepted (factors then reach 1 ± 0.45).
 MAX_LIMB_SCALE_STD = 0.15
+#: Largest playback-speed jitter accepted (speeds then span 1/1.5 .. 1.5).
+MAX_SPEED_JITTER = 0.5
 
 
 def _cache_file(path: Path, fps: float, cache_dir: Path) -> Path:
@@ -158,6 +160,30 @@ def scale_bones(joints: np.ndarray, global_scale: float, bone_scale: np.ndarray)
     return global_scale * joints[:, ROOT : ROOT + 1] + offsets
 
 
+def resample_clip(joints: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The skeleton at fractional frame ``positions`` (within ``[0, F-1]``) of a clip ``(F, 17, 3)``.
+
+    The root moves linearly between the two neighbouring frames; each bone's direction is
+    interpolated linearly and rescaled to the length it has in those frames (mocap bones are
+    rigid), so a limb swinging fast between two frames keeps its length instead of cutting the
+    chord. Integer positions give the clip's own frames.
+    """
+    lo = np.clip(np.floor(positions).astype(np.int64), 0, len(joints) - 1)
+    hi = np.minimum(lo + 1, len(joints) - 1)
+    w = (np.asarray(positions, dtype=np.float64) - lo)[:, None, None]
+    bones_lo = joints[lo] - joints[lo][:, _PARENT_OR_SELF]
+    bones_hi = joints[hi] - joints[hi][:, _PARENT_OR_SELF]
+    bones = (1.0 - w) * bones_lo + w * bones_hi
+    length = (1.0 - w) * np.linalg.norm(bones_lo, axis=-1, keepdims=True) + w * np.linalg.norm(
+        bones_hi, axis=-1, keepdims=True
+    )
+    norm = np.linalg.norm(bones, axis=-1, keepdims=True)
+    bones = np.where(norm > 1e-9, bones * (length / np.maximum(norm, 1e-9)), bones)
+    root = (1.0 - w[:, :, 0]) * joints[lo][:, ROOT] + w[:, :, 0] * joints[hi][:, ROOT]
+    offsets = np.einsum("jc,tcd->tjd", _ANCESTORS, bones)
+    return root[:, None, :] + offsets
+
+
 def body_height(joints: np.ndarray) -> float:
     """Rough standing height of a skeleton ``(T, 17, 3)`` from its bone lengths, metres."""
     sample = joints[:: max(len(joints) // 8, 1)]  # a few frames are plenty
@@ -202,6 +228,11 @@ class MocapWindowDataset(Dataset):
             factors clipped to ``1 ± 3·std``, never tighter than ``[0.8, 1.2]``).
         camera: camera ranges; ``None`` = :class:`CameraConfig` defaults.
         train: random per epoch (True) or deterministic per index (False).
+        speed_jitter: playback-speed augmentation: each window plays its clip at a speed drawn
+            log-uniformly from ``[1/(1+j), 1+j]`` and from a random sub-frame start, so the
+            window shows poses between the clip's frames too (see :func:`resample_clip`). ``0``
+            (the default) = the clip's own frames, and no extra random draw, so windows of
+            fixed files and validation sets are unchanged.
     """
 
     def __init__(
@@ -216,6 +247,7 @@ class MocapWindowDataset(Dataset):
         limb_scale_std: float = DEFAULT_LIMB_SCALE_STD,
         camera: CameraConfig | None = None,
         train: bool = True,
+        speed_jitter: float = 0.0,
     ) -> None:
         if not clips:
             raise ValueError("MocapWindowDataset needs at least one clip")
@@ -237,6 +269,9 @@ class MocapWindowDataset(Dataset):
         if not 0.0 <= limb_scale_std <= MAX_LIMB_SCALE_STD:
             raise ValueError(f"limb_scale_std must be in [0, {MAX_LIMB_SCALE_STD}], got {limb_scale_std}")
         self.limb_scale_std = float(limb_scale_std)
+        if not 0.0 <= speed_jitter <= MAX_SPEED_JITTER:
+            raise ValueError(f"speed_jitter must be in [0, {MAX_SPEED_JITTER}], got {speed_jitter}")
+        self.speed_jitter = float(speed_jitter)
         #: Per-bone factors are clipped to 1 ± 3 std, and never tighter than [0.8, 1.2].
         self.limb_range = (min(0.8, 1.0 - 3.0 * self.limb_scale_std), max(1.2, 1.0 + 3.0 * self.limb_scale_std))
         self.camera = camera or CameraConfig()
@@ -259,9 +294,19 @@ class MocapWindowDataset(Dataset):
         return item_rng(self.seed, index, self.train, self.epoch)
 
     def _window(self, rng: np.random.Generator) -> tuple[int, np.ndarray]:
-        """Clip index and the clip frame of each window frame (``< 0`` or ``>= frames``: padding)."""
+        """Clip index and the clip frame of each window frame (``< 0`` or ``>= frames``: padding).
+
+        With ``speed_jitter`` the positions are fractional (a random speed and sub-frame start)
+        whenever the clip is long enough for the whole window at that speed.
+        """
         ci = min(int(np.searchsorted(self._cum, rng.random(), side="right")), len(self._joints) - 1)
         frames = len(self._joints[ci])
+        if self.speed_jitter > 0:
+            bound = np.log1p(self.speed_jitter)
+            speed = float(np.exp(rng.uniform(-bound, bound)))
+            span = speed * (self.window - 1)
+            if frames - 1 >= span:
+                return ci, rng.uniform(0.0, frames - 1 - span) + speed * np.arange(self.window)
         if frames >= self.window:
             start = int(rng.integers(0, frames - self.window + 1))
         else:  # place the short clip at a random position, repeat its ends
@@ -302,8 +347,12 @@ class MocapWindowDataset(Dataset):
         rng = self._rng(index)
         ci, positions = self._window(rng)
         frames = len(self._joints[ci])
-        shown = np.clip(positions, 0, frames - 1)
-        world = self._body(self._joints[ci][shown], rng)
+        if positions.dtype.kind == "f":
+            shown = np.rint(positions).astype(np.int64)
+            world = self._body(resample_clip(self._joints[ci], positions), rng)
+        else:
+            shown = np.clip(positions, 0, frames - 1)
+            world = self._body(self._joints[ci][shown], rng)
 
         coords = np.ascontiguousarray(world.reshape(-1, 3).T)  # (3, T*17): fast reductions
         centre = 0.5 * (coords.min(axis=1) + coords.max(axis=1))
