@@ -376,6 +376,7 @@ def _model_rows(
     rows = []
     for i, ((name, path, model, meta), pred) in enumerate(zip(loaded, predictions, strict=True)):
         row = {"name": name, "kind": meta["kind"], "checkpoint": str(path), "sha256": meta["sha256"]}
+        row["checkpoint_meta"] = meta  # the card renders from the results alone, checkpoints gone or not
         row.update(score(pred, target, padded))
         if seqs is not None:
             row.update(global_motion(pred, seqs))

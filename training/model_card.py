@@ -321,6 +321,12 @@ def _docs_section() -> list[str]:
 _LIMB_SCALE_STD_BEFORE = 0.03
 
 
+def row_meta(row: dict[str, Any]) -> dict[str, Any]:
+    """A results row's checkpoint metadata: kept in the row since evaluations record it, else read
+    from the checkpoint (older results files)."""
+    return row.get("checkpoint_meta") or checkpoint_meta(row["checkpoint"])
+
+
 def _training_row(name: str, meta: dict[str, Any], earlier: list[dict[str, Any]]) -> list[str]:
     """One row of the training table: architecture, loss, steps, batch, lr, time, where, val."""
     tr = meta.get("training", {})
@@ -363,7 +369,7 @@ def _training_row(name: str, meta: dict[str, Any], earlier: list[dict[str, Any]]
 def _training_section(results: dict[str, Any]) -> list[str]:
     out = ["## Training", ""]
     rows = []
-    metas = [checkpoint_meta(r["checkpoint"]) for r in results["rows"]]
+    metas = [row_meta(r) for r in results["rows"]]
     commands: list[str] = []  # each distinct training command, in order (earlier runs first)
     made_by: dict[str, str] = {}  # checkpoint sha256 -> the command that wrote it (the teacher's row comes first)
     for r, meta in zip(results["rows"], metas, strict=True):
@@ -394,7 +400,7 @@ def _training_section(results: dict[str, Any]) -> list[str]:
 
 
 def _data_section(results: dict[str, Any]) -> list[str]:
-    first = checkpoint_meta(results["rows"][0]["checkpoint"]).get("training", {})
+    first = row_meta(results["rows"][0]).get("training", {})
     data = first.get("data", {})
     out = ["## Data and licences", ""]
     for lic in first.get("licences", []):

@@ -114,6 +114,13 @@ def test_evaluate_prints_table_and_writes_json_and_model_card(
     text = card.read_text()
     assert "CC BY-SA 3.0" in text and "NSF EIA-0196217" in text
     assert f"{teacher['mpjpe_mm']:.1f}" in text and f"{student['p_mpjpe_mm']:.1f}" in text
+    # The results keep each checkpoint's metadata: the card renders again with the checkpoints gone.
+    moved = tmp_path / "moved.json"
+    for row in results["rows"]:
+        row["checkpoint"] = str(tmp_path / "gone" / row["name"])
+    moved.write_text(json.dumps(results))
+    assert main(["card", "--results", str(moved), "--out", str(tmp_path / "again.md")]) == 0
+    assert (tmp_path / "again.md").read_text().split("## Training")[1] == text.split("## Training")[1]
 
 
 def test_evaluation_is_deterministic_across_runs(trained: Path, mocap: Path, tmp_path: Path) -> None:
