@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QMenu,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from scjd_app.widgets.palette import NICE_SCALES_MM
+from scjd_core.skeleton import HEIGHT_RANGE_M
 
 
 class ViewerWindow(Protocol):
@@ -48,7 +50,9 @@ class ViewerWindow(Protocol):
     def follow_anyone(self) -> None: ...
     def frame_skeletons(self) -> None: ...
     def choose_error_scale(self, scale_mm: float | None) -> None: ...
-    def export(self, out_dir: Any, stem: str, formats: Any, backends: Any) -> list[Path]: ...
+    def export(
+        self, out_dir: Any, stem: str, formats: Any, backends: Any, height_m: float | None = None
+    ) -> list[Path]: ...
 
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v);;All files (*)"
@@ -232,7 +236,7 @@ def screenshot_dialog(window: ViewerWindow) -> None:
 
 
 class ExportDialog(QDialog):
-    """Pick the export format and the model(s)."""
+    """Pick the export format, the model(s) and, when known, the person's height."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -241,17 +245,32 @@ class ExportDialog(QDialog):
         self.format.addItems(list(EXPORT_FORMATS))
         self.models = QComboBox()
         self.models.addItems(list(EXPORT_MODELS))
+        low, high = HEIGHT_RANGE_M
+        self.height_m = QDoubleSpinBox()
+        self.height_m.setRange(low - 0.01, high)  # the lowest value reads "unknown"
+        self.height_m.setDecimals(2)
+        self.height_m.setSingleStep(0.01)
+        self.height_m.setSuffix(" m")
+        self.height_m.setSpecialValueText("unknown")
+        self.height_m.setValue(self.height_m.minimum())
+        self.height_m.setToolTip(
+            "the person's standing height: the exported skeleton is scaled to it (one camera cannot tell a "
+            "tall person far away from a short one near); unknown: an average adult's size"
+        )
         form = QFormLayout(self)
         form.addRow("format", self.format)
         form.addRow("model", self.models)
+        form.addRow("person's height", self.height_m)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
-    def choice(self) -> tuple[str, tuple[str, ...]]:
-        """``(format, backends)`` chosen."""
-        return EXPORT_FORMATS[self.format.currentText()], EXPORT_MODELS[self.models.currentText()]
+    def choice(self) -> tuple[str, tuple[str, ...], float | None]:
+        """``(format, backends, height in metres or None)`` chosen."""
+        height = self.height_m.value()
+        known = None if height < HEIGHT_RANGE_M[0] else round(height, 2)
+        return EXPORT_FORMATS[self.format.currentText()], EXPORT_MODELS[self.models.currentText()], known
 
 
 def export_dialog(window: ViewerWindow) -> None:
@@ -259,13 +278,13 @@ def export_dialog(window: ViewerWindow) -> None:
     dialog = ExportDialog(window)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return
-    fmt, backends = dialog.choice()
+    fmt, backends, height_m = dialog.choice()
     name = window.worker.info.name if window.worker else "scjd"
     stem = Path(name).stem or "scjd"
     path, _ = QFileDialog.getSaveFileName(window, "Export to", f"{stem}.{fmt}", f"{fmt.upper()} (*.{fmt})")
     if not path:
         return
     out = Path(path)
-    written = window.export(out.parent, out.name.split(".")[0], (fmt,), backends)
+    written = window.export(out.parent, out.name.split(".")[0], (fmt,), backends, height_m=height_m)
     if written:
         QMessageBox.information(window, "Export", "wrote\n" + "\n".join(str(p) for p in written))

@@ -485,8 +485,18 @@ class MainWindow(PersonChoice, QMainWindow):
         return pixmap
 
     # ------------------------------------------------------------------------ export
-    def export(self, out_dir: str | Path, stem: str, formats: Sequence[str], backends: Sequence[str]) -> list[Path]:
+    def export(
+        self,
+        out_dir: str | Path,
+        stem: str,
+        formats: Sequence[str],
+        backends: Sequence[str],
+        height_m: float | None = None,
+    ) -> list[Path]:
         """Export the processed frames with the core's writers; returns the files written.
+
+        ``height_m``: the person's standing height, the exported skeleton is scaled to it
+        (``None``: the lifter's own size); see :func:`scjd_core.outputs.world_poses`.
 
         Problems (still processing, a model that did not run, an unwritable folder) are
         shown in a dialog and give an empty list.
@@ -506,7 +516,9 @@ class MainWindow(PersonChoice, QMainWindow):
         smoothing = "butterworth" if self.smoothing else "none"
         try:
             clip = collect_results(results, worker.info, worker.backends, total_s=0.0)
-            return export_clip(clip, out_dir, formats, stem, backends, smoothing=smoothing, overwrite=True)
+            return export_clip(
+                clip, out_dir, formats, stem, backends, smoothing=smoothing, overwrite=True, height_m=height_m
+            )
         except ScjdError as exc:
             self.show_error(str(exc))
             return []

@@ -30,7 +30,7 @@ from scjd_core.atomic import (
 )
 from scjd_core.errors import InputError, OutputError
 from scjd_core.pipeline import ClipResult
-from scjd_core.skeleton import JOINT_NAMES, PARENTS
+from scjd_core.skeleton import JOINT_NAMES, PARENTS, scale_to_height
 
 #: Formats written once per backend; the others are one bundle for the whole clip.
 PER_BACKEND_FORMATS = ("bvh", "csv")
@@ -42,8 +42,14 @@ def world_poses(
     smoothing: str = "none",
     root: str = "trajectory",
     fov_deg: float | None = None,
+    height_m: float | None = None,
 ) -> np.ndarray:
     """A backend's poses, smoothed, bone-length normalised and in the export world frame.
+
+    With ``height_m`` (the person's standing height, metres) the skeleton is scaled to it
+    (:func:`scjd_core.skeleton.scale_to_height`) before the root's path is solved, so the
+    path comes out at the matching distance; without it the skeleton keeps the lifter's
+    size (an average adult's).
 
     With ``root="trajectory"`` the root's path is estimated from the 2D and the lifted
     3D (:func:`scjd_core.trajectory.estimate_root_trajectory`, a camera with ``fov_deg``
@@ -51,7 +57,7 @@ def world_poses(
     and the feet are kept on the floor (:func:`scjd_core.trajectory.ground_contact`);
     with ``root="fixed"`` the root stays above the origin.
     """
-    return world_and_root(clip, backend, smoothing, root, fov_deg)[0]
+    return world_and_root(clip, backend, smoothing, root, fov_deg, height_m)[0]
 
 
 def world_and_root(
@@ -60,6 +66,7 @@ def world_and_root(
     smoothing: str = "none",
     root: str = "trajectory",
     fov_deg: float | None = None,
+    height_m: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`world_poses` and the camera-frame root trajectory ``(F, 3)`` (``None`` when fixed)."""
     from scjd_core.filters import smooth_clip
@@ -70,6 +77,8 @@ def world_and_root(
         raise ValueError(f"unknown root mode {root!r}: choose one of {', '.join(ROOT_MODES)}")
     poses = clip.lifts[backend].poses.astype(np.float64)
     poses = normalize_bone_lengths(smooth_clip(poses, clip.info.fps, method=smoothing))
+    if height_m is not None and len(poses):
+        poses = scale_to_height(poses, height_m)
     seq = clip.seq
     if root == "fixed" or seq.width <= 0 or seq.height <= 0:  # no image size: no camera to solve with
         return camera_to_world(poses).astype(np.float32), None
@@ -186,6 +195,7 @@ def bundle_dict(
     root: str = "trajectory",
     fov_deg: float | None = None,
     root_camera: dict[str, np.ndarray] | None = None,
+    height_m: float | None = None,
 ) -> dict:
     """The JSON/NPZ bundle's content: 2D, confidences, flags, 3D per backend, metadata."""
     from scjd_core.trajectory import DEFAULT_FOV_DEG
@@ -216,6 +226,9 @@ def bundle_dict(
                 else "fixed: root-relative poses, the root above the origin"
             ),
             "fov_deg": float(DEFAULT_FOV_DEG if fov_deg is None else fov_deg) if root == "trajectory" else None,
+            "person_height_m": None if height_m is None else float(height_m),
+            "person_height_description": "the standing height poses_world were scaled to (--height); "
+            "null: the lifter's own size, an average adult's; poses_camera are the lifter's output, unscaled",
             "backends": list(clip.lifts),
             "roi": None if clip.roi is None else [float(v) for v in clip.roi],
             "roi_description": "the box (pixels x, y, width, height, first frame) the person was chosen with; "
@@ -251,6 +264,7 @@ def export_clip(
     output_set: OutputSet | None = None,
     root: str = "trajectory",
     fov_deg: float | None = None,
+    height_m: float | None = None,
 ) -> list[Path]:
     """Write ``clip`` in each format, all or nothing; returns the files written.
 
@@ -274,6 +288,8 @@ def export_clip(
         root: ``trajectory`` (the body moves through the scene, feet on the floor) or
             ``fixed`` (root above the origin); see :func:`world_poses`.
         fov_deg: the camera's field of view across the longer image side (default 60°).
+        height_m: the person's standing height in metres: the exported skeleton is scaled to
+            it (None: the lifter's own size); see :func:`world_poses`.
 
     Raises:
         OutputError: a file cannot be written (the message says what to do and that
@@ -294,7 +310,7 @@ def export_clip(
                 f"the {b} backend gave non-finite 3D poses for {int(bad.sum())} of {len(bad)} frames "
                 f"(the first is frame {int(np.argmax(bad))}): the 2D keypoints are out of range; check the input"
             )
-    solved = {b: world_and_root(clip, b, smoothing, root, fov_deg) for b in backends}
+    solved = {b: world_and_root(clip, b, smoothing, root, fov_deg, height_m) for b in backends}
     world = {b: w for b, (w, _) in solved.items()}
     root_camera = {b: r for b, (_, r) in solved.items() if r is not None}
     created = _make_folder(out)
@@ -310,7 +326,7 @@ def export_clip(
                     for b in backends:
                         write_csv(out / f"{stem}.{b}.csv", world[b], clip.seq.times, overwrite=overwrite)
                 else:
-                    bundle = bundle_dict(clip, smoothing, world, root, fov_deg, root_camera)
+                    bundle = bundle_dict(clip, smoothing, world, root, fov_deg, root_camera, height_m)
                     write_bundle(out / f"{stem}.{fmt}", bundle, overwrite=overwrite)
             return outputs.commit()
     except OutputError as exc:

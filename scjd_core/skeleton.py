@@ -124,6 +124,51 @@ def bone_lengths(pose: np.ndarray) -> np.ndarray:
     return np.linalg.norm(pose[..., kids, :] - pose[..., parents, :], axis=-1)
 
 
+#: Standing height not covered by the 17-joint chains: ankle to floor plus head joint to
+#: crown, metres (the same for every adult to a few centimetres).
+HEIGHT_OFFSET_M = 0.18
+_LEG_CHAIN = tuple(JOINT_INDEX[n] for n in ("right_knee", "right_ankle", "left_knee", "left_ankle"))
+_TRUNK_CHAIN = tuple(JOINT_INDEX[n] for n in ("spine", "thorax", "neck", "head"))
+#: Person heights that :func:`scale_to_height` accepts, metres.
+HEIGHT_RANGE_M = (0.5, 2.5)
+
+
+def standing_height(poses: np.ndarray) -> float:
+    """Standing height (metres) of the skeleton in poses ``(F, 17, 3)``, from its bone lengths.
+
+    The mean of the two legs (hip to ankle) plus the trunk (pelvis to head joint) plus
+    :data:`HEIGHT_OFFSET_M`, each bone at its median length over the frames, so the
+    figure does not depend on the posture (a squat, lying down).
+    """
+    bones = np.median(bone_lengths(np.asarray(poses, dtype=np.float64).reshape(-1, NUM_JOINTS, 3)), axis=0)
+    by_child = {c: bones[i] for i, (_, c) in enumerate(BONES)}
+    chains = 0.5 * sum(by_child[j] for j in _LEG_CHAIN) + sum(by_child[j] for j in _TRUNK_CHAIN)
+    return float(chains + HEIGHT_OFFSET_M)
+
+
+def scale_to_height(poses: np.ndarray, height_m: float) -> np.ndarray:
+    """Poses ``(F, 17, 3)`` scaled about their root so the skeleton is ``height_m`` tall.
+
+    A lifter sees the person in one camera, where a tall person far away and a short one
+    near look alike, so its skeleton has the size of an average training body; given the
+    person's real height, every bone is rescaled by one factor so that
+    :func:`standing_height` gives that height. The root keeps its position.
+
+    Raises:
+        ValueError: a height outside :data:`HEIGHT_RANGE_M` or a skeleton with no length.
+    """
+    low, high = HEIGHT_RANGE_M
+    if not (np.isfinite(height_m) and low <= height_m <= high):
+        raise ValueError(f"a person's height must be between {low} and {high} m, got {height_m:g}")
+    x = np.asarray(poses)
+    chains = standing_height(x) - HEIGHT_OFFSET_M
+    if not chains > 1e-6:
+        raise ValueError("the skeleton has no length to scale")
+    factor = (height_m - HEIGHT_OFFSET_M) / chains
+    root = x[..., ROOT : ROOT + 1, :]
+    return (root + factor * (x - root)).astype(x.dtype)
+
+
 # --------------------------------------------------------------------------------------
 # MediaPipe Pose (33 landmarks) -> 17 joints
 # --------------------------------------------------------------------------------------

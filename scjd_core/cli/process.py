@@ -14,6 +14,7 @@ from pathlib import Path
 from scjd_core.cli.messages import stdout_error, warn
 from scjd_core.cli.options import add_model_options
 from scjd_core.errors import InputError, OutputError
+from scjd_core.skeleton import HEIGHT_RANGE_M
 
 #: Longest output stem, in UTF-8 bytes: with the longest suffix (``.mediapipe.bvh``) the
 #: names stay within the 255 bytes most file systems allow.
@@ -101,6 +102,13 @@ def _output_options(p: argparse.ArgumentParser) -> None:
         help="the camera's field of view in degrees across the longer image side (horizontal for a "
         "landscape video), for --root trajectory (default: 60)",
     )
+    p.add_argument(
+        "--height",
+        type=float,
+        metavar="METRES",
+        help="the person's standing height: the exported skeleton is scaled to it (one camera cannot tell "
+        "a tall person far away from a short one near; default: the lifter's size, an average adult's)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -180,6 +188,7 @@ def run(args: argparse.Namespace) -> int:
         output_set=args.output_set,
         root=args.root,
         fov_deg=args.fov,
+        height_m=args.height,
     )
     export_s = time.perf_counter() - t0
     try:
@@ -207,6 +216,12 @@ def _plan(args: argparse.Namespace) -> _Plan:
         raise InputError(f"--fps must be a positive number of frames per second (got {args.fps:g})")
     if args.fov is not None and not (math.isfinite(args.fov) and 0 < args.fov < 180):
         raise InputError(f"--fov must be a field of view between 0 and 180 degrees (got {args.fov:g})")
+    low, high = HEIGHT_RANGE_M
+    if args.height is not None and not (math.isfinite(args.height) and low <= args.height <= high):
+        raise InputError(
+            f"--height must be the person's standing height in metres, between {low:g} and {high:g} "
+            f"(got {args.height:g}; 1.75 for 175 cm)"
+        )
     roi = None
     if args.roi is not None:
         from scjd_core.detect.roi import Box

@@ -114,6 +114,42 @@ def test_export_writes_files_the_core_reads_back(window, tmp_path, no_dialogs):
     assert (tmp_path / "demo.student.bvh").read_text().startswith("HIERARCHY")
 
 
+def test_export_dialog_scales_the_skeleton_to_the_persons_height(window, tmp_path, no_dialogs, monkeypatch):
+    """Export → person's height: unknown by default (the lifter's size); a height scales the exported skeleton."""
+    from PySide6.QtWidgets import QDialog, QFileDialog
+
+    from scjd_core.skeleton import standing_height
+
+    dialog = menus.ExportDialog(window)
+    assert dialog.choice() == ("bvh", ("teacher", "student"), None)
+    assert dialog.height_m.text() == "unknown"
+    dialog.format.setCurrentText("CSV")
+    dialog.models.setCurrentText("student")
+    dialog.height_m.setValue(1.62)
+    assert dialog.choice() == ("csv", ("student",), 1.62)
+
+    chosen = {"value": 1.62}
+
+    def accept(self):
+        self.format.setCurrentText("CSV")
+        self.models.setCurrentText("student")
+        self.height_m.setValue(chosen["value"])
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(menus.ExportDialog, "exec", accept)
+    heights = {}
+    for name, value in (("short", 1.62), ("own", 0.0)):
+        chosen["value"] = value
+        target = tmp_path / name / "demo.csv"
+        target.parent.mkdir()
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, target=target, **k: (str(target), ""))
+        menus.export_dialog(window)
+        heights[name] = standing_height(read_csv(target.parent / "demo.student.csv")[2])
+    assert [kind for kind, _ in no_dialogs] == ["information", "information"]
+    assert heights["short"] == pytest.approx(1.62, abs=2e-3)
+    assert abs(heights["own"] - 1.62) > 0.05  # unknown: the lifter's own size
+
+
 def test_3d_views_show_the_skeleton_moving_over_the_floor_with_a_trace(qapp, window, tmp_path):
     from scjd_app.widgets.skeleton3d import world_to_display
     from scjd_app.window import TRACE_FRAMES

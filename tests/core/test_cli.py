@@ -228,6 +228,30 @@ def test_keypoint_file_walk_root_travels_like_the_truth(tmp_path, monkeypatch):
 KEYPOINTS = REPO / "tests" / "data" / "bench" / "pose_1_keypoints.npz"  # MediaPipe's 2D of the demo clip
 
 
+def test_height_scales_the_exported_skeleton_and_its_distance(tmp_path):
+    """``--height``: the exported skeleton is that tall, and the solved path is farther away in proportion."""
+    from scjd_core.export import read_bundle, read_csv
+
+    sizes = {}
+    for name, extra in (("own", []), ("tall", ["--height", "1.95"])):
+        out = tmp_path / name
+        argv = ["process", str(KEYPOINTS), "--engine", "torch", "--export", "csv,json", "--out", str(out), "--quiet"]
+        assert main([*argv, *extra]) == 0
+        _f, _t, poses = read_csv(out / "pose_1_keypoints.student.csv")
+        bundle = read_bundle(out / "pose_1_keypoints.json")
+        sizes[name] = (sk.standing_height(poses), bundle["root_camera"]["student"][:, 2], bundle["meta"])
+    assert sizes["tall"][0] == pytest.approx(1.95, abs=2e-3)
+    assert sizes["own"][2]["person_height_m"] is None and sizes["tall"][2]["person_height_m"] == 1.95
+    factor = (1.95 - sk.HEIGHT_OFFSET_M) / (sizes["own"][0] - sk.HEIGHT_OFFSET_M)
+    np.testing.assert_allclose(sizes["tall"][1], factor * sizes["own"][1], rtol=0.02)
+
+
+@pytest.mark.parametrize("height", ["175", "0", "nan"])
+def test_bad_height(capsys, tmp_path, height):
+    msg = _run_error(capsys, ["process", str(KEYPOINTS), "--height", height, "--out", str(tmp_path / "o")], tmp_path)
+    assert "--height" in msg and "metres" in msg
+
+
 def test_process_a_2d_keypoint_file_like_a_video(tmp_path, capsys):
     """``scjd process walk.npz``: the same outputs as for a video; ``all`` leaves mediapipe out."""
     from scjd_core.export import read_bundle, read_csv

@@ -77,3 +77,38 @@ def test_bone_lengths():
     pose = np.zeros((17, 3))
     pose[1] = [0.1, 0, 0]
     assert sk.bone_lengths(pose)[0] == pytest.approx(0.1)
+
+
+def _real_clip() -> np.ndarray:
+    from pathlib import Path
+
+    from scjd_core.mocap import load_mocap
+
+    data = Path(__file__).resolve().parents[1] / "data" / "mocap"
+    return np.asarray(load_mocap(data / "HDM_tt_turn_001_120.amc", fps=30.0).joints, dtype=np.float64)
+
+
+def test_standing_height_of_a_real_actor_ignores_the_posture():
+    joints = _real_clip()
+    height = sk.standing_height(joints)
+    assert 1.6 < height < 1.95  # an adult (HDM05 actors are 1.6-1.9 m)
+    # bone lengths, not where the joints are: the same body lying down or upside down is as tall
+    upside_down = joints * np.array([1.0, -1.0, 1.0])
+    assert sk.standing_height(upside_down) == pytest.approx(height)
+    assert sk.standing_height(joints[::-1]) == pytest.approx(height)
+
+
+def test_scale_to_height_makes_the_skeleton_that_tall_about_its_root():
+    joints = _real_clip()
+    for target in (1.55, 1.9):
+        scaled = sk.scale_to_height(joints, target)
+        assert sk.standing_height(scaled) == pytest.approx(target, abs=1e-9)
+        np.testing.assert_allclose(scaled[:, sk.ROOT], joints[:, sk.ROOT])
+        ratio = sk.bone_lengths(scaled) / sk.bone_lengths(joints)
+        np.testing.assert_allclose(ratio, ratio.flat[0], rtol=1e-9)  # one factor for every bone
+    assert sk.scale_to_height(joints.astype(np.float32), 1.7).dtype == np.float32
+    for bad in (0.3, 3.0, float("nan")):
+        with pytest.raises(ValueError, match="height"):
+            sk.scale_to_height(joints, bad)
+    with pytest.raises(ValueError, match="no length"):
+        sk.scale_to_height(np.zeros((3, 17, 3)), 1.7)

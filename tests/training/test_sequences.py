@@ -20,6 +20,7 @@ from training.common import load_mocap_data
 from training.data import MocapWindowDataset
 from training.data.noise import DetectorNoise
 from training.evaluate import lift_sequences, score, sequence_windows
+from training.metrics import mpjpe
 from training.sequences import DEFAULT_FILE, load_sequences, noise_preset
 
 N, F = 5, 20  # F is not a multiple of the tiny models' T = 9: three windows, the last one edge-padded
@@ -364,3 +365,29 @@ def test_shifted_windows_script_reproduces_the_evaluation_at_shift_0(
         script.main(["--sequences", str(seq_file), "--sets", "0:x"])
     assert bad.value.code == 2
     assert script.parse_sets(["0", "20:40", "10:25"]) == [[0], [-40, -20, 0, 20, 40], [-20, -10, 0, 10, 20]]
+
+
+def test_height_check_scales_each_sequence_to_its_height(seq_file: Path, tiny: Path, tmp_path: Path) -> None:
+    from scjd_core.models import load_checkpoint
+    from scjd_core.skeleton import standing_height
+    from tests.scripts import load_script
+
+    script = load_script("height_check")
+    seqs = load_sequences(seq_file)
+    model, _ = load_checkpoint(tiny / "teacher")
+    pred = lift_sequences(model, seqs, torch.device("cpu"))
+    heights = np.array([standing_height(t) for t in seqs.poses_3d])
+    scaled = script.scaled_to_heights(pred, heights)
+    np.testing.assert_allclose([standing_height(s) for s in scaled], heights, atol=1e-6)
+    js = tmp_path / "height.json"
+    models = ["--models", f"teacher={tiny / 'teacher'}"]
+    assert script.main(["--sequences", str(seq_file), *models, "--json", str(js)]) == 0
+    rows = json.loads(js.read_text())["models"]["teacher"]
+    assert [r["height_given"] for r in rows] == ["none", "exact", "+3 cm", "-3 cm"]
+    assert rows[0]["mpjpe_mm"] == pytest.approx(mpjpe(pred, seqs.poses_3d))
+    # scaling a pose about its root leaves the similarity-aligned error as it was
+    for row in rows:
+        assert row["p_mpjpe_mm"] == pytest.approx(rows[0]["p_mpjpe_mm"], rel=1e-6)
+    assert script.main(["--sequences", str(seq_file), "--models", "nope"]) == 2
+    with pytest.raises(SystemExit):
+        script.main(["--sequences", str(seq_file), "--error-cm", "-1"])

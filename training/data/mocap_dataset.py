@@ -25,7 +25,15 @@ from torch.utils.data import Dataset
 
 from scjd_core.atomic import atomic_write
 from scjd_core.mocap import MocapClip, glitch_mask, load_mocap
-from scjd_core.skeleton import FLIP_PERMUTATION, JOINT_INDEX, NUM_JOINTS, PARENTS, ROOT, normalize_screen
+from scjd_core.skeleton import (
+    FLIP_PERMUTATION,
+    HEIGHT_OFFSET_M,
+    JOINT_INDEX,
+    NUM_JOINTS,
+    PARENTS,
+    ROOT,
+    normalize_screen,
+)
 from training.data.cameras import CameraConfig, project, random_camera, world_to_camera
 from training.data.noise import DetectorNoise, apply_noise
 from training.data.seeding import item_rng
@@ -185,10 +193,15 @@ def resample_clip(joints: np.ndarray, positions: np.ndarray) -> np.ndarray:
 
 
 def body_height(joints: np.ndarray) -> float:
-    """Rough standing height of a skeleton ``(T, 17, 3)`` from its bone lengths, metres."""
+    """Rough standing height of a skeleton ``(T, 17, 3)`` from its bone lengths, metres.
+
+    The chains of :func:`scjd_core.skeleton.standing_height`, averaged over a few frames (it
+    places every training camera, so it stays as it was: the fixed evaluation files are
+    reproduced exactly by their command).
+    """
     sample = joints[:: max(len(joints) // 8, 1)]  # a few frames are plenty
     bones = np.sqrt(((sample - sample[:, _PARENT_OR_SELF]) ** 2).sum(axis=-1)).mean(axis=0)
-    return float(0.5 * bones[_LEG].sum() + bones[_TRUNK].sum() + 0.18)  # + ankle height + skull top
+    return float(0.5 * bones[_LEG].sum() + bones[_TRUNK].sum() + HEIGHT_OFFSET_M)
 
 
 def _body_size_px(pixels: np.ndarray) -> np.ndarray:
