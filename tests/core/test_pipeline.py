@@ -114,7 +114,12 @@ def test_live_gives_every_frame_with_bounded_lookahead(clip):
     assert live[10].filled
 
 
-def test_live_runs_the_teacher_only_when_it_fits_the_frame_budget(clip):
+def test_live_runs_the_teacher_only_when_it_fits_the_frame_budget(clip, monkeypatch):
+    from scjd_core import live_budget
+
+    # The forced-refresh interval grows with the teacher's measured cost (1 s for a cost under 50 ms):
+    # let any cost count as cheap, so the interval is 1 s of stream time on a loaded machine too.
+    monkeypatch.setattr(live_budget, "MAX_FORCED_SHARE", 1.0)
     video, tmp = clip
     pipe = _pipeline(_keypoints(tmp / "k.npz"), ("teacher", "student"))
     with open_source(str(video)) as src:  # 10 fps: a 1e-9 s budget never fits the teacher
