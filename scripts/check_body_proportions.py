@@ -24,7 +24,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -59,13 +58,12 @@ def actor_bones(mocap) -> dict[str, dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.cli_options import add_lifters_on_file, load_lifters_on_file
+    from training.cli_options import add_lifters_on_file, load_lifters_on_file, write_check_json
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", help="mocap folder or pack (default: $SCJD_MOCAP or ../shared/data/mocap)")
-    add_lifters_on_file(parser)
+    add_lifters_on_file(parser, json_help="write the bone lengths and both models' figures here")
     parser.add_argument("--markdown", type=Path, help="write both tables here")
-    parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
     import torch
@@ -134,10 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.markdown:
         args.markdown.write_text(text, encoding="utf-8")
-    if args.json:
-        actors_out = {s: {"split": a["split"], "bones_m": a["bones"].round(4).tolist()} for s, a in actors.items()}
-        out = {"sequences": args.sequences, "bones": names, "actors": actors_out, "models": rows}
-        args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    actors_out = {s: {"split": a["split"], "bones_m": a["bones"].round(4).tolist()} for s, a in actors.items()}
+    write_check_json(args, rows, bones=names, actors=actors_out)
     return 0
 
 

@@ -19,7 +19,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -37,12 +36,11 @@ def scaled_to_heights(pred: np.ndarray, heights: np.ndarray) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.cli_options import add_lifters_on_file, load_lifters_on_file
+    from training.cli_options import add_lifters_on_file, load_lifters_on_file, write_check_json
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_lifters_on_file(parser)
     parser.add_argument("--error-cm", type=float, default=3.0, help="a wrong height's error, centimetres")
-    parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     if not (np.isfinite(args.error_cm) and 0 <= args.error_cm <= 30):
         parser.error(f"--error-cm must be between 0 and 30 centimetres, got {args.error_cm:g}")
@@ -77,9 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             row = {"height_given": label, "mpjpe_mm": mpjpe(scaled, truth), "p_mpjpe_mm": p_mpjpe(scaled, truth)}
             out[name].append(row)
             print(f"  {name:<10} height {label:<8} {row['mpjpe_mm']:6.2f} / {row['p_mpjpe_mm']:5.2f} mm")
-    if args.json:
-        data = {"sequences": args.sequences, "heights_m": [float(np.min(heights)), float(np.max(heights))]}
-        args.json.write_text(json.dumps({**data, "models": out}, indent=2) + "\n", encoding="utf-8")
+    write_check_json(args, out, heights_m=[float(np.min(heights)), float(np.max(heights))])
     return 0
 
 

@@ -23,7 +23,6 @@ A set ``STEP:MAX`` is the shifts ``-MAX, -MAX + STEP, ..., MAX`` (``20:40`` = -4
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -82,12 +81,11 @@ def parse_sets(items: list[str]) -> list[list[int]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.cli_options import add_lifters_on_file, load_lifters_on_file
+    from training.cli_options import add_lifters_on_file, load_lifters_on_file, write_check_json
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_lifters_on_file(parser)
     parser.add_argument("--sets", nargs="+", default=DEFAULT_SETS, help="shift sets, each comma-separated")
-    parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     try:
         sets = parse_sets(args.sets)
@@ -122,9 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"  shifts {','.join(map(str, group)):<32} {row['mpjpe_mm']:6.2f} / {row['p_mpjpe_mm']:5.2f} mm"
                 f"  ({len(group)}x the lifting)"
             )
-    if args.json:
-        text = json.dumps({"sequences": args.sequences, "models": out}, indent=2)
-        args.json.write_text(text + "\n", encoding="utf-8")
+    write_check_json(args, out)
     return 0
 
 

@@ -18,7 +18,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -40,12 +39,11 @@ def error_by_position(pred: np.ndarray, truth: np.ndarray, window: int) -> np.nd
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.cli_options import add_lifters_on_file, load_lifters_on_file
+    from training.cli_options import add_lifters_on_file, load_lifters_on_file, write_check_json
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_lifters_on_file(parser)
+    add_lifters_on_file(parser, json_help="write all positions here")
     parser.add_argument("--every", type=int, default=5, help="print every N-th position (and every read one)")
-    parser.add_argument("--json", type=Path, help="write all positions here")
     args = parser.parse_args(argv)
     if args.every < 1:
         parser.error("--every must be at least 1")
@@ -81,9 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         if between:
             summary += f", the others {out[name]['between_mean_mm']:.1f} mm"
         print(f"{summary}; range {np.nanmin(per):.1f}-{np.nanmax(per):.1f} mm")
-    if args.json:
-        text = json.dumps({"sequences": args.sequences, "models": out}, indent=2)
-        args.json.write_text(text + "\n", encoding="utf-8")
+    write_check_json(args, out)
     return 0
 
 

@@ -45,9 +45,10 @@ def name_paths(items: list[str] | None, flag: str) -> list[tuple[str, Path]]:
     return pairs
 
 
-def add_lifters_on_file(p: argparse.ArgumentParser) -> None:
-    """The check scripts' inputs: ``--sequences`` (default: the shipped held-out file) and
-    ``--models NAME=PATH ...`` (default: the shipped teacher and student); see :func:`load_lifters`."""
+def add_lifters_on_file(p: argparse.ArgumentParser, json_help: str = "write the figures here") -> None:
+    """The check scripts' inputs and output: ``--sequences`` (default: the shipped held-out file),
+    ``--models NAME=PATH ...`` (default: the shipped teacher and student; see :func:`load_lifters`)
+    and ``--json F`` (see :func:`write_check_json`)."""
     from training.sequences import DEFAULT_FILE
 
     p.add_argument("--sequences", default=str(DEFAULT_FILE), help="fixed sequence file to lift")
@@ -57,6 +58,14 @@ def add_lifters_on_file(p: argparse.ArgumentParser) -> None:
         default=["teacher=assets/models/teacher", "student=assets/models/student"],
         help="NAME=PATH items, each a checkpoint",
     )
+    p.add_argument("--json", type=Path, help=json_help)
+
+
+def write_check_json(args: argparse.Namespace, models: dict[str, Any], **extra: Any) -> None:
+    """With ``--json F``: write ``{"sequences": ..., **extra, "models": models}`` to ``F``, indented."""
+    if args.json:
+        text = json.dumps({"sequences": args.sequences, **extra, "models": models}, indent=2)
+        args.json.write_text(text + "\n", encoding="utf-8")
 
 
 def load_lifters(items: list[str] | None, flag: str = "--models") -> list[tuple[str, Any]]:

@@ -439,9 +439,10 @@ def load_init_weights(net: torch.nn.Module, path: str | os.PathLike[str], kind: 
     from scjd_core.models.grow import growable_depth, load_deepened
 
     start, meta = load_checkpoint(path, device="cpu")
-    old, new = start.config.to_dict(), net.config.to_dict()  # type: ignore[operator]
-    for name in TRAINING_ONLY_FIELDS:
-        old.pop(name, None), new.pop(name, None)
+    old, new = (
+        {k: v for k, v in cfg.to_dict().items() if k not in TRAINING_ONLY_FIELDS}
+        for cfg in (start.config, net.config)  # type: ignore[operator]
+    )
     if meta["kind"] == kind and growable_depth(old, new):
         load_deepened(net, start)
         return {**init_record(path, meta), "grown_from_depth": int(old["depth"])}

@@ -179,15 +179,16 @@ def resample_clip(joints: np.ndarray, positions: np.ndarray) -> np.ndarray:
     lo = np.clip(np.floor(positions).astype(np.int64), 0, len(joints) - 1)
     hi = np.minimum(lo + 1, len(joints) - 1)
     w = (np.asarray(positions, dtype=np.float64) - lo)[:, None, None]
-    bones_lo = joints[lo] - joints[lo][:, _PARENT_OR_SELF]
-    bones_hi = joints[hi] - joints[hi][:, _PARENT_OR_SELF]
+    before, after = joints[lo], joints[hi]
+    bones_lo = before - before[:, _PARENT_OR_SELF]
+    bones_hi = after - after[:, _PARENT_OR_SELF]
     bones = (1.0 - w) * bones_lo + w * bones_hi
     length = (1.0 - w) * np.linalg.norm(bones_lo, axis=-1, keepdims=True) + w * np.linalg.norm(
         bones_hi, axis=-1, keepdims=True
     )
     norm = np.linalg.norm(bones, axis=-1, keepdims=True)
     bones = np.where(norm > 1e-9, bones * (length / np.maximum(norm, 1e-9)), bones)
-    root = (1.0 - w[:, :, 0]) * joints[lo][:, ROOT] + w[:, :, 0] * joints[hi][:, ROOT]
+    root = (1.0 - w[:, :, 0]) * before[:, ROOT] + w[:, :, 0] * after[:, ROOT]
     offsets = np.einsum("jc,tcd->tjd", _ANCESTORS, bones)
     return root[:, None, :] + offsets
 
