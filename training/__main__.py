@@ -34,7 +34,14 @@ from typing import Any
 
 from scjd_core.errors import ScjdError
 from training import distributed
-from training.cli_options import build_parser, distill_config, key_values, loop_config, name_paths
+from training.cli_options import (
+    build_parser,
+    distill_config,
+    from_teacher_option,
+    key_values,
+    loop_config,
+    name_paths,
+)
 
 
 def _checked(build: Any, what: str) -> Any:
@@ -70,7 +77,10 @@ def _run_train(a: argparse.Namespace, command: list[str], cache: Path | None, pr
         res = train_teacher(opts, loop, a.model, overrides, init=a.init)
     else:
         distill = _checked(lambda: distill_config(a), "distillation options")
-        spec = StudentSpec(a.name, a.out, distill, a.model, a.sampling, overrides)
+        from_teacher, blocks = from_teacher_option(a.from_teacher)
+        spec = StudentSpec(
+            a.name, a.out, distill, a.model, a.sampling, overrides, from_teacher=from_teacher, teacher_blocks=blocks
+        )
         res = train_students(opts, loop, a.teacher, [spec])
     for name, best in res.best.items():
         print(
@@ -192,6 +202,9 @@ def _run_recipe(a: argparse.Namespace, command: list[str], cache: Path | None, p
     _model_checked(a.student_model, s_over, "--student-model")
     distributed.shard_bounds(a.teacher_batch_size, flag="--teacher-batch-size")
     distributed.shard_bounds(a.student_batch_size, flag="--student-batch-size")
+    from_teacher = from_teacher_option(a.student_from_teacher)
+    if from_teacher[0] and a.student_init is not None:
+        raise ScjdError("--student-from-teacher starts new students; --student-init continues trained ones: give one")
     run_recipe(
         RecipeOptions(
             out=a.out, runs=a.runs, teacher_loop=_checked(lambda: loop_config(a, "teacher-"), "teacher options"),
@@ -203,6 +216,7 @@ def _run_recipe(a: argparse.Namespace, command: list[str], cache: Path | None, p
             model_card=a.model_card, results=a.results, resume=a.resume, progress=progress,
             evaluate=not a.no_eval and distributed.is_main(),  # under torchrun: the ranks train, rank 0 evaluates
             teacher_init=a.teacher_init, student_init=a.student_init, limb_scale_std=a.limb_scale_std,
+            student_from_teacher=from_teacher[0], student_teacher_blocks=from_teacher[1],
             speed_jitter=a.speed_jitter, command=command, mlp_minutes=a.mlp_minutes if distributed.is_main() else 0.0,
             **({} if a.sequences is None else {"sequences": None if a.sequences == "none" else Path(a.sequences)}),
         )

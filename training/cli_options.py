@@ -167,6 +167,37 @@ _limb_scale_std = _fraction_upto(MAX_LIMB_SCALE_STD, "0.1 = a bone's length vari
 _speed_jitter = _fraction_upto(MAX_SPEED_JITTER, "0.25 = speeds from 0.8x to 1.25x")
 
 
+def teacher_blocks_arg(text: str) -> tuple[int, ...] | str:
+    """An argparse type for ``--from-teacher``: ``"auto"`` (kept as the string) or block indices ``"0,3"``."""
+    from scjd_core.models.grow import parse_teacher_blocks
+
+    try:
+        blocks = parse_teacher_blocks(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return "auto" if blocks is None else blocks
+
+
+def from_teacher_option(value: tuple[int, ...] | str | None) -> tuple[bool, tuple[int, ...] | None]:
+    """``--from-teacher``'s value -> ``(start from the teacher, its block pairs or None for the default)``."""
+    if value is None:
+        return False, None
+    return True, (None if value == "auto" else tuple(value))
+
+
+def _add_from_teacher(p: argparse.ArgumentParser, flag: str, who: str) -> None:
+    p.add_argument(
+        flag,
+        nargs="?",
+        const="auto",
+        type=teacher_blocks_arg,
+        metavar="BLOCKS",
+        help=f"start {who} from the teacher's weights: its embeddings, head and these block pairs ('0,3'; "
+        "default auto = the first, the last and evenly spaced ones between); the student needs the teacher's "
+        "dim, heads and window (e.g. --model student-m)",
+    )
+
+
 def _add_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--val-every", type=int, default=200, help="validate and save state every N steps")
@@ -236,10 +267,11 @@ def _add_student_parser(sub: Any) -> None:
     s.add_argument("--out", type=Path, default=Path("assets/models/student"), help="checkpoint path")
     s.add_argument("--name", default="scjd", help="name of the student in logs")
     s.add_argument("--run-dir", type=Path, help="logs and training state (default runs/<out name>)")
-    s.add_argument("--model", default="student-s", help="registered student (student-s, student-tiny)")
+    s.add_argument("--model", default="student-s", help="registered student (student-s, student-m, student-tiny)")
     s.add_argument("--model-arg", action="append", metavar="KEY=VALUE", help="config override, repeatable")
     s.add_argument("--sampling", choices=("strided", "central"), default="strided")
     s.add_argument("--resume", nargs="?", const="auto", help="continue from a state.pt (default: the run dir's)")
+    _add_from_teacher(s, "--from-teacher", "the student")
     for add in (_add_common, _add_run, _add_loop, _add_distill):
         add(s)
 
@@ -349,6 +381,7 @@ def _add_recipe_parser(sub: Any) -> None:
         type=Path,
         help="continue the six students of a finished recipe (its OUT: models/student, runs/students/NAME)",
     )
+    _add_from_teacher(r, "--student-from-teacher", "all six students")
     for add in (_add_common, _add_run, _add_distill):
         add(r)
     _add_loop(r, "teacher-")

@@ -349,6 +349,9 @@ def _training_row(name: str, meta: dict[str, Any], earlier: list[dict[str, Any]]
         if recipe.get("grown_from_depth"):
             d = recipe["grown_from_depth"]
             where += f", grown from {d}+{d} blocks (identity blocks added)"
+    if recipe.get("from_teacher_blocks") is not None:
+        blocks = ", ".join(str(b) for b in recipe["from_teacher_blocks"])
+        where += f", started from the teacher's block pairs {blocks} (embeddings and head too)"
     arch = f"dim {cfg['dim']}, {cfg['depth']}+{cfg['depth']} blocks, {cfg['heads']} heads, T={cfg['window']}"
     if meta["kind"] == "student":
         arch += f", K={cfg['frames']} ({cfg['sampling']}, stride {cfg['stride']})"

@@ -68,6 +68,9 @@ class RecipeOptions:
             continues (a warm restart of the schedule) instead of starting from scratch.
         student_init: a finished recipe's output root (``OUT`` of ``scripts/train_cuda.sh``: ``models/``,
             ``runs/students/``) whose six students this recipe continues training (fine-tuning).
+        student_from_teacher: start the six students from the teacher's weights
+            (:func:`scjd_core.models.grow.load_from_teacher`; the students need its width).
+        student_teacher_blocks: the teacher's block pairs they copy (None: the default spread).
         progress: progress bars.
         command: the command line (kept in the metadata).
         sequences: evaluation sequence file (default: the shipped one when it exists; None =
@@ -98,6 +101,8 @@ class RecipeOptions:
     resume: bool = False
     teacher_init: Path | None = None
     student_init: Path | None = None
+    student_from_teacher: bool = False
+    student_teacher_blocks: tuple[int, ...] | None = None
     evaluate: bool = True
     progress: bool = True
     command: list[str] = field(default_factory=list)
@@ -149,6 +154,8 @@ def student_specs(opts: RecipeOptions) -> list[StudentSpec]:
                 overrides=dict(opts.student_overrides),
                 init=_init_path(opts, name),
                 init_state=Path(opts.student_init) / "runs" / "students" / "state.pt" if opts.student_init else None,
+                from_teacher=opts.student_from_teacher,
+                teacher_blocks=opts.student_teacher_blocks,
             )
         )
     return specs

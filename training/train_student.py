@@ -48,6 +48,11 @@ class StudentSpec:
             distillation modules for this variant (the DJED projection, the loss balance) are
             carried on, instead of a fresh projection that the student's embeddings would
             first be pulled towards. Ignored when absent or not matching.
+        from_teacher: start from the frozen teacher's weights instead of a random
+            initialisation (:func:`scjd_core.models.grow.load_from_teacher`: the student has the
+            teacher's width and copies its embeddings, head and these block pairs).
+        teacher_blocks: the teacher's block pairs to copy (None: the first, the last and
+            evenly spaced ones between).
     """
 
     name: str
@@ -58,6 +63,8 @@ class StudentSpec:
     overrides: dict[str, Any] = field(default_factory=dict)
     init: Path | None = None
     init_state: Path | None = None
+    from_teacher: bool = False
+    teacher_blocks: tuple[int, ...] | None = None
 
 
 def step_phase(seed: int, step: int, stride: int) -> int:
@@ -89,17 +96,25 @@ def load_teacher(path: str | Path, device: torch.device) -> tuple[nn.Module, dic
 
 def _student_member(spec: StudentSpec, teacher: nn.Module, device: torch.device, seed: int) -> Member:
     from scjd_core.models import create_model, model_kind
+    from scjd_core.models.grow import load_from_teacher
 
     torch.manual_seed(seed)  # every student starts from the same initialisation
     net = create_model(spec.model, **{**spec.overrides, "sampling": spec.sampling})
     if model_kind(net) != "student":
-        raise InputError(f"--model {spec.model} is not a student: choose student-s or student-tiny")
+        raise InputError(f"--model {spec.model} is not a student: choose student-s, student-m or student-tiny")
     if net.config.window != teacher.config.window:
         raise InputError(
             f"student window T={net.config.window} differs from the teacher's T={teacher.config.window}: "
             "train both with the same window"
         )
     started = load_init_weights(net, spec.init, "student", spec.model) if spec.init is not None else {"init": None}
+    if spec.from_teacher and spec.init is None:
+        try:
+            blocks = load_from_teacher(net, teacher, spec.teacher_blocks)
+        except ValueError as exc:
+            hint = "choose a student of the teacher's dim, heads and window"
+            raise InputError(f"--from-teacher: {exc} ({hint})") from None
+        started["from_teacher_blocks"] = list(blocks)
     loss = DistillLoss(spec.distill, student_dim=net.config.dim, teacher_dim=teacher.config.dim).to(device)
     if spec.init is not None and spec.init_state is not None and carry_distill_state(loss, spec.init_state, spec.name):
         started["init_distill_state"] = portable_path(spec.init_state)

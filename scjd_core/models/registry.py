@@ -3,8 +3,10 @@
 Named sizes:
     * ``teacher-tiny`` / ``student-tiny``: minuscule, for tests (T=9, K=3).
     * ``teacher-s``: the default shipped teacher (T=81, 128 channels, 4+4 blocks).
-    * ``student-s``: the default shipped student (T=81, K=9, stride 10, 64 channels,
+    * ``student-s``: the recipe's default student (T=81, K=9, stride 10, 64 channels,
       2+2 blocks), far fewer FLOPs per output frame than ``teacher-s``.
+    * ``student-m``: ``teacher-s``'s width and heads with 2+2 blocks (T=81, K=9, stride 10),
+      so it can start from the teacher's weights (``--from-teacher``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ _REGISTRY: dict[str, tuple[str, dict[str, Any]]] = {
         {"dim": 8, "depth": 1, "heads": 2, "window": 9, "frames": 3, "stride": 4, "refine_kernel": 3, "refine_dim": 8},
     ),
     "student-s": ("student", {"dim": 64, "depth": 2, "heads": 4, "window": 81, "frames": 9, "stride": 10}),
+    "student-m": ("student", {"dim": 128, "depth": 2, "heads": 8, "window": 81, "frames": 9, "stride": 10}),
 }
 
 

@@ -217,6 +217,32 @@ def test_student_init_from_a_shallower_checkpoint_grows_it(trained: Path, mocap:
         torch.testing.assert_close(deep.forward_dense(x).pose, start.eval().forward_dense(x).pose, rtol=0, atol=1e-4)
 
 
+def test_a_student_can_start_from_the_teacher(trained: Path, mocap: Path, tmp_path: Path, capsys) -> None:
+    base = ["student", "--teacher", str(trained / "teacher"), "--data", str(mocap), "--no-cache", "--quiet"]
+    base += ["--steps", "1", "--val-every", "1", "--batch-size", "2", "--lr", "1e-9", "--weight-decay", "0"]
+    wide = ["--model", "student-tiny", "--model-arg", "dim=16", "--model-arg", "heads=2"]
+    out = tmp_path / "from_teacher"
+    assert main([*base, *wide, "--out", str(out), "--run-dir", str(tmp_path / "r"), "--from-teacher"]) == 0
+    student, meta = load_checkpoint(out)
+    teacher, _ = load_checkpoint(trained / "teacher")
+    assert meta["training"]["recipe"]["from_teacher_blocks"] == [0]
+    from training.model_card import _training_row
+
+    assert "started from the teacher's block pairs 0" in _training_row("s", meta, [])[8]
+    # one step at lr 1e-9: the copied weights are still the teacher's
+    torch.testing.assert_close(student.encoder.spatial[0].attn.qkv.weight, teacher.encoder.spatial[0].attn.qkv.weight)
+    torch.testing.assert_close(student.head.weight, teacher.head.weight, rtol=0, atol=1e-6)
+    # a student of another width, blocks the teacher does not have, a malformed list: one-line errors
+    bad = tmp_path / "bad"
+    assert main([*base, "--model", "student-tiny", "--out", str(bad), "--from-teacher"]) == InputError.exit_code
+    assert main([*base, *wide, "--out", str(bad), "--from-teacher", "0,1"]) == InputError.exit_code
+    with pytest.raises(SystemExit):
+        main([*base, *wide, "--out", str(bad), "--from-teacher", "1,0"])
+    err = capsys.readouterr().err
+    assert "dim 8 vs the teacher's 16" in err and "do not fit" in err and "teacher blocks must be" in err
+    assert not Path(f"{bad}.safetensors").exists()
+
+
 def test_continued_students_carry_their_distillation_modules(trained: Path, mocap: Path, tmp_path: Path) -> None:
     from training.losses import DistillConfig, DistillLoss
     from training.train_student import StudentSpec, carry_distill_state, train_students
