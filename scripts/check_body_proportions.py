@@ -70,9 +70,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from scjd_core.errors import ScjdError
     from scjd_core.skeleton import BONES, JOINT_NAMES, bone_lengths
-    from training.common import load_mocap_data
     from training.evaluate import lift_sequences
     from training.metrics import mpjpe
+    from training.mocap_data import load_mocap_data
 
     try:
         mocap = load_mocap_data(args.data, None, progress=False)

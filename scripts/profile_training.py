@@ -96,8 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         "torch": torch.__version__,
     }
     try:
-        from training.common import load_mocap_data, training_noise
+        from training.common import training_noise
         from training.data import MocapWindowDataset
+        from training.mocap_data import load_mocap_data
 
         mocap = load_mocap_data(a.data, progress=False)
         ds = MocapWindowDataset(mocap.splits["train"], cfg.window, 256, noise=training_noise(), train=True)

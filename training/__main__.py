@@ -105,7 +105,7 @@ def _run_card(a: argparse.Namespace, command: list[str], cache: Path | None, pro
 
 
 def _run_pack_mocap(a: argparse.Namespace, command: list[str], cache: Path | None, progress: bool) -> None:
-    from training.common import load_mocap_data, write_mocap_pack
+    from training.mocap_data import load_mocap_data, write_mocap_pack
 
     mocap = load_mocap_data(a.data, cache, progress)
     path = write_mocap_pack(mocap, a.out)

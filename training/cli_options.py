@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from scjd_core.errors import ScjdError
-from training.common import DEFAULT_CACHE, LIMB_SCALE_STD
+from training.common import LIMB_SCALE_STD
 from training.data.mocap_dataset import MAX_LIMB_SCALE_STD, MAX_SPEED_JITTER
 from training.loop import LoopConfig
 from training.losses import DistillConfig
+from training.mocap_data import DEFAULT_CACHE
 
 
 def key_values(items: list[str] | None, flag: str) -> dict[str, Any]:

@@ -37,8 +37,9 @@ import torch
 from scjd_core.errors import InputError
 from scjd_core.skeleton import JOINT_NAMES
 from training.benchmark import cost_figures, cpu_latencies_ms, latency_setup
-from training.common import DEFAULT_CACHE, MocapData, fixed_batches, hardware_info, load_mocap_data
+from training.common import fixed_batches, hardware_info
 from training.metrics import mpjpe, mpjve, p_mpjpe, per_joint_mpjpe
+from training.mocap_data import DEFAULT_CACHE, MocapData, load_mocap_data
 from training.sequences import EvalSequences, load_sequences
 
 #: Name of the mean-pose reference row.

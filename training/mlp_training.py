@@ -125,7 +125,7 @@ def train_mlp(opts: MLPTrainOptions) -> dict[str, Any]:
         InputError: for missing data or bad options; OutputError when ``out`` cannot be written.
     """
     from scjd_core.device import torch_device
-    from training.common import load_mocap_data
+    from training.mocap_data import load_mocap_data
 
     opts.check()
     t_load = time.perf_counter()
@@ -276,7 +276,8 @@ def _mlp_facts(
     opts: MLPTrainOptions, run: dict[str, Any], models: tuple, history: list, mocap: Any, device: torch.device
 ) -> dict[str, Any]:
     """The ``training`` facts of an MLP checkpoint; ``run``: steps, frames, times and best step of the run."""
-    from training.common import data_licences, hardware_info
+    from training.common import hardware_info
+    from training.mocap_data import data_licences
     from training.sequences import _jsonable
 
     return {

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from training.common import DEFAULT_CACHE, LIMB_SCALE_STD, load_mocap_data
+from training.common import LIMB_SCALE_STD
 from training.eval_report import summary, write_results
 from training.evaluate import EvalOptions, evaluate
 from training.loop import LoopConfig
 from training.losses import DistillConfig
+from training.mocap_data import DEFAULT_CACHE, load_mocap_data
 from training.model_card import write_model_card
 from training.sequences import default_sequences_file
 from training.train_student import StudentSpec, train_students

@@ -110,7 +110,7 @@ def _quantise(values: np.ndarray, step: float) -> np.ndarray:
 
 
 def _licences(clips: list) -> list[dict[str, str]]:
-    from training.common import data_licences
+    from training.mocap_data import data_licences
 
     hdm05 = any("hdm05" in str(c.path).lower() or str(c.name).upper().startswith("HDM_") for c in clips)
     cmu = any(c.subject == "cmu" for c in clips)
@@ -339,7 +339,7 @@ class EvalSequences:
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready facts for results: file, sha256, size, subjects, seed, noise."""
-        from training.common import portable_path
+        from training.mocap_data import portable_path
 
         return {
             "file": portable_path(self.path),
@@ -479,7 +479,7 @@ def generate(
     Raises:
         InputError: when the data or the split is missing; OutputError when ``out`` cannot be written.
     """
-    from training.common import load_mocap_data, portable_path
+    from training.mocap_data import load_mocap_data, portable_path
 
     mocap = load_mocap_data(data, cache, progress)
     clips = mocap.clips(split)

@@ -24,9 +24,10 @@ import torch
 from torch import Tensor, nn
 
 from scjd_core.errors import InputError
-from training.common import load_init_weights, load_train_state, portable_path, seed_everything
+from training.common import load_init_weights, load_train_state, seed_everything
 from training.loop import LoopConfig, LoopResult, Member, predict_dense
 from training.losses import DistillConfig, DistillLoss
+from training.mocap_data import portable_path
 from training.train_teacher import RunOptions, resolve, run_loop
 
 

@@ -17,21 +17,17 @@ from torch import Tensor, nn
 from scjd_core.errors import InputError
 from training import distributed
 from training.common import (
-    DEFAULT_CACHE,
-    DEFAULT_FPS,
     LIMB_SCALE_STD,
-    MocapData,
-    data_licences,
     fixed_batches,
     hardware_info,
     load_init_weights,
-    load_mocap_data,
     seed_everything,
     train_batches,
     training_noise,
 )
 from training.loop import LoopConfig, LoopResult, Member, TrainingLoop, predict_dense
 from training.losses import mpjpe_loss
+from training.mocap_data import DEFAULT_CACHE, DEFAULT_FPS, MocapData, data_licences, load_mocap_data
 
 SPLIT_RULE = (
     "by subject/recording, never by frame: test = every clip of HDM05 actor dg (held out); "

@@ -43,7 +43,7 @@ from scjd_core.models.shipped import MODEL_KINDS, default_checkpoint
 from scjd_core.skeleton import NUM_JOINTS
 from scjd_core.types import Lift3D, Pose2DSequence
 
-#: Frame rate the lifters are trained at (``training.common.DEFAULT_FPS``), unless a checkpoint says otherwise.
+#: Frame rate the lifters are trained at (``training.mocap_data.DEFAULT_FPS``), unless a checkpoint says otherwise.
 MODEL_FPS = 30.0
 #: Relative rate difference below which a clip is lifted at its own rate.
 RATE_TOLERANCE = 0.1

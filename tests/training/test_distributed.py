@@ -176,7 +176,7 @@ def mocap(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_shards_of_the_ranks_make_up_the_single_process_batch(mocap: Path) -> None:
-    from training.common import load_mocap_data
+    from training.mocap_data import load_mocap_data
 
     clips = load_mocap_data(mocap, cache_dir=None, progress=False).splits["train"]
     for workers in (0, 2):  # with DataLoader workers too

@@ -14,11 +14,12 @@ from scjd_core.models import create_model, save_checkpoint
 from scjd_core.skeleton import JOINT_INDEX
 from tests.training.mini_mocap import make_mini_mocap
 from training.__main__ import main
-from training.common import fixed_batches, load_mocap_data
+from training.common import fixed_batches
 from training.data.noise import DetectorNoise
 from training.evaluate import score
 from training.metrics import mpjpe
 from training.mlp_training import MLPTrainOptions, train_mlp, training_noise_models
+from training.mocap_data import load_mocap_data
 from training.model_card import render_model_card
 from training.reference import (
     FrameMLP,

@@ -16,11 +16,11 @@ from scjd_core.errors import InputError
 from scjd_core.models import create_model, save_checkpoint
 from tests.training.mini_mocap import make_mini_mocap
 from training.__main__ import main
-from training.common import load_mocap_data
 from training.data import MocapWindowDataset
 from training.data.noise import DetectorNoise
 from training.evaluate import lift_sequences, score, sequence_windows
 from training.metrics import mpjpe
+from training.mocap_data import load_mocap_data
 from training.sequences import DEFAULT_FILE, load_sequences, noise_preset
 
 N, F = 5, 20  # F is not a multiple of the tiny models' T = 9: three windows, the last one edge-padded

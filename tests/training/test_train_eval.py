@@ -14,8 +14,9 @@ from scjd_core.errors import CheckpointError, InputError
 from scjd_core.models import create_model, load_checkpoint, read_checkpoint_meta
 from tests.training.mini_mocap import make_mini_mocap
 from training.__main__ import main
-from training.common import LIMB_SCALE_STD, MetricsLog, load_mocap_data, load_train_state
+from training.common import LIMB_SCALE_STD, MetricsLog, load_train_state
 from training.loop import LoopConfig, cosine_with_warmup, steps_within_budget
+from training.mocap_data import load_mocap_data
 from training.train_student import step_phase
 from training.train_teacher import RunOptions, train_teacher
 
