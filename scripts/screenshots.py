@@ -3,7 +3,8 @@
 
 Launches ``MainWindow`` at 1280x800 on the bundled demo clip, waits until the clip is
 processed, seeks to the middle and writes ``docs/screenshots/main.png`` (the whole
-window), ``attention.png`` (attention panel) and ``errors.png`` (per-joint error panel).
+window), ``attention.png`` (attention panel), ``errors.png`` (per-joint error panel) and
+``export_dialog.png`` (File > Export 3D, a person's height typed in).
 Without a display it starts a virtual X server (Xvfb, through PyVirtualDisplay); GL
 views need a real X server (``QT_QPA_PLATFORM=offscreen`` crashes them).
 
@@ -120,6 +121,7 @@ def take(args: argparse.Namespace) -> list[Path]:
     window.tabs.setCurrentWidget(window.attention)
     _settle(app, 0.5)
     shots.append((window.attention.grab(), "attention.png"))
+    shots.append((_export_dialog(app, window), "export_dialog.png"))
     written = []
     for pixmap, name in shots:
         path = args.out / name
@@ -132,6 +134,20 @@ def take(args: argparse.Namespace) -> list[Path]:
     app.processEvents()
     app.shutdown()  # before the virtual display goes away
     return written
+
+
+def _export_dialog(app, window):
+    """The Export 3D dialog as a user fills it in (BVH, both models, a 1.78 m person), grabbed."""
+    from scjd_app.menus import ExportDialog
+
+    dialog = ExportDialog(window)
+    dialog.format.setCurrentText("BVH")
+    dialog.height_m.setValue(1.78)
+    dialog.show()
+    _settle(app, 0.3)
+    pixmap = dialog.grab()
+    dialog.close()
+    return pixmap
 
 
 def _live_shot(app, window, args: argparse.Namespace, errors: list[str]) -> list[Path]:
