@@ -146,6 +146,17 @@ def standing_height(poses: np.ndarray) -> float:
     return float(chains + HEIGHT_OFFSET_M)
 
 
+def check_height(height_m: float) -> None:
+    """Raise ValueError, saying what to give, unless ``height_m`` is a person's height in
+    :data:`HEIGHT_RANGE_M` (metres)."""
+    low, high = HEIGHT_RANGE_M
+    if not (np.isfinite(height_m) and low <= height_m <= high):
+        raise ValueError(
+            f"a person's standing height must be in metres, between {low:g} and {high:g} "
+            f"(got {height_m:g}; 1.75 for 175 cm)"
+        )
+
+
 def scale_to_height(poses: np.ndarray, height_m: float) -> np.ndarray:
     """Poses ``(F, 17, 3)`` scaled about their root so the skeleton is ``height_m`` tall.
 
@@ -155,11 +166,10 @@ def scale_to_height(poses: np.ndarray, height_m: float) -> np.ndarray:
     :func:`standing_height` gives that height. The root keeps its position.
 
     Raises:
-        ValueError: a height outside :data:`HEIGHT_RANGE_M` or a skeleton with no length.
+        ValueError: a height outside :data:`HEIGHT_RANGE_M` (:func:`check_height`) or a
+            skeleton with no length.
     """
-    low, high = HEIGHT_RANGE_M
-    if not (np.isfinite(height_m) and low <= height_m <= high):
-        raise ValueError(f"a person's height must be between {low} and {high} m, got {height_m:g}")
+    check_height(height_m)
     x = np.asarray(poses)
     chains = standing_height(x) - HEIGHT_OFFSET_M
     if not chains > 1e-6:

@@ -14,7 +14,7 @@ from pathlib import Path
 from scjd_core.cli.messages import stdout_error, warn
 from scjd_core.cli.options import add_model_options
 from scjd_core.errors import InputError, OutputError
-from scjd_core.skeleton import HEIGHT_RANGE_M
+from scjd_core.skeleton import check_height
 
 #: Longest output stem, in UTF-8 bytes: with the longest suffix (``.mediapipe.bvh``) the
 #: names stay within the 255 bytes most file systems allow.
@@ -216,12 +216,11 @@ def _plan(args: argparse.Namespace) -> _Plan:
         raise InputError(f"--fps must be a positive number of frames per second (got {args.fps:g})")
     if args.fov is not None and not (math.isfinite(args.fov) and 0 < args.fov < 180):
         raise InputError(f"--fov must be a field of view between 0 and 180 degrees (got {args.fov:g})")
-    low, high = HEIGHT_RANGE_M
-    if args.height is not None and not (math.isfinite(args.height) and low <= args.height <= high):
-        raise InputError(
-            f"--height must be the person's standing height in metres, between {low:g} and {high:g} "
-            f"(got {args.height:g}; 1.75 for 175 cm)"
-        )
+    if args.height is not None:
+        try:
+            check_height(args.height)  # here, not after the whole clip is processed
+        except ValueError as exc:
+            raise InputError(f"--height: {exc}") from None
     roi = None
     if args.roi is not None:
         from scjd_core.detect.roi import Box
