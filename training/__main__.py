@@ -203,8 +203,6 @@ def _run_recipe(a: argparse.Namespace, command: list[str], cache: Path | None, p
     distributed.shard_bounds(a.teacher_batch_size, flag="--teacher-batch-size")
     distributed.shard_bounds(a.student_batch_size, flag="--student-batch-size")
     from_teacher = from_teacher_option(a.student_from_teacher)
-    if from_teacher[0] and a.student_init is not None:
-        raise ScjdError("--student-from-teacher starts new students; --student-init continues trained ones: give one")
     run_recipe(
         RecipeOptions(
             out=a.out, runs=a.runs, teacher_loop=_checked(lambda: loop_config(a, "teacher-"), "teacher options"),

@@ -219,9 +219,10 @@ def _teacher_stage(opts: RecipeOptions, common: dict[str, Any]) -> Path:
     return teacher_out
 
 
-def _students_stage(opts: RecipeOptions, common: dict[str, Any], teacher_out: Path, t0: float) -> list[StudentSpec]:
-    """Stage 2: train the six students in lockstep unless all are finished; their specs."""
-    specs = student_specs(opts)
+def _students_stage(
+    opts: RecipeOptions, specs: list[StudentSpec], common: dict[str, Any], teacher_out: Path, t0: float
+) -> None:
+    """Stage 2: train the six students ``specs`` in lockstep unless all are finished."""
     if all(_finished(s.out, _planned_steps(opts.student_loop)) for s in specs):
         print("[recipe] students already trained")
     else:
@@ -236,7 +237,6 @@ def _students_stage(opts: RecipeOptions, common: dict[str, Any], teacher_out: Pa
             teacher_out,
             specs,
         )
-    return specs
 
 
 def _evaluate_stage(
@@ -282,6 +282,7 @@ def run_recipe(opts: RecipeOptions) -> dict[str, Any]:
         The evaluation results (see :func:`training.evaluate.evaluate`).
     """
     t0 = time.perf_counter()
+    specs = student_specs(opts)  # checks the students' options before any data is read
     mocap = load_mocap_data(opts.data, opts.cache, opts.progress)
     common = {
         "data": opts.data,
@@ -296,7 +297,7 @@ def run_recipe(opts: RecipeOptions) -> dict[str, Any]:
     }
     data_s = time.perf_counter() - t0
     teacher_out = _teacher_stage(opts, common)
-    specs = _students_stage(opts, common, teacher_out, t0)
+    _students_stage(opts, specs, common, teacher_out, t0)
     start = time.perf_counter()
     mlp, mlp_skipped = _mlp_stage(opts, mocap, teacher_out)
     mlp_s = 0.0 if mlp_skipped else time.perf_counter() - start

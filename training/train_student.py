@@ -67,6 +67,13 @@ class StudentSpec:
     from_teacher: bool = False
     teacher_blocks: tuple[int, ...] | None = None
 
+    def __post_init__(self) -> None:
+        if self.from_teacher and self.init is not None:
+            raise InputError(
+                f"student {self.name}: starting from the teacher makes a new student, an init checkpoint "
+                "continues a trained one: give one of them (--student-from-teacher or --student-init)"
+            )
+
 
 def step_phase(seed: int, step: int, stride: int) -> int:
     """The sampling phase of a training step: uniform over ``-(s-1)//2 ... s//2``, a function of (seed, step)."""
@@ -109,7 +116,7 @@ def _student_member(spec: StudentSpec, teacher: nn.Module, device: torch.device,
             "train both with the same window"
         )
     started = load_init_weights(net, spec.init, "student", spec.model) if spec.init is not None else {"init": None}
-    if spec.from_teacher and spec.init is None:
+    if spec.from_teacher:
         try:
             blocks = load_from_teacher(net, teacher, spec.teacher_blocks)
         except ValueError as exc:

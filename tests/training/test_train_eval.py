@@ -242,6 +242,15 @@ def test_a_student_can_start_from_the_teacher(trained: Path, mocap: Path, tmp_pa
     err = capsys.readouterr().err
     assert "dim 8 vs the teacher's 16" in err and "do not fit" in err and "teacher blocks must be" in err
     assert not Path(f"{bad}.safetensors").exists()
+    # a new student from the teacher, or a trained one continued: not both (checked before any data is read)
+    from training.train_student import StudentSpec
+
+    with pytest.raises(InputError, match="give one of them"):
+        StudentSpec("scjd", out, from_teacher=True, init=trained / "scjd")
+    recipe = ["recipe", "--data", str(tmp_path / "no-such-mocap"), "--out", str(tmp_path / "m"), "--quiet"]
+    recipe += ["--runs", str(tmp_path / "runs"), "--student-from-teacher", "--student-init", str(trained)]
+    assert main(recipe) == InputError.exit_code
+    assert "give one of them" in capsys.readouterr().err
 
 
 def test_continued_students_carry_their_distillation_modules(trained: Path, mocap: Path, tmp_path: Path) -> None:
