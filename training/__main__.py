@@ -8,7 +8,7 @@ Examples::
     python -m training evaluate --teacher assets/models/teacher \\
         --students scjd=assets/models/student nodistill=runs/nd --json results.json
     python -m training recipe --out assets/models --steps-teacher 1500 --steps-student 1500
-    python -m training sequences --out tests/data/eval/hdm05_dg_v1.npz --split test --noise v1
+    python -m training sequences --out tests/data/eval/hdm05_dg_v1.npz --split test --noise v1 --overwrite
     python -m training mlp --out runs/recipe/mlp --minutes 10
     python -m training card --results runs/results.json --card-recipe runs/cpu_recipe/runs/results.json
     python -m training evaluate --teacher assets/models/teacher --students scjd=assets/models/student \\
@@ -129,7 +129,10 @@ def _run_mlp(a: argparse.Namespace, command: list[str], cache: Path | None, prog
 def _run_sequences(a: argparse.Namespace, command: list[str], cache: Path | None, progress: bool) -> None:
     from training.sequences import generate
 
-    seqs = generate(a.out, a.data, a.split, a.sequences, a.frames, a.seed, a.noise, cache, progress, command)
+    recorded = [arg for arg in command if arg != "--overwrite"]  # not the file's content: same bytes either way
+    seqs = generate(
+        a.out, a.data, a.split, a.sequences, a.frames, a.seed, a.noise, cache, progress, recorded, a.overwrite
+    )
     d = seqs.describe()
     print(
         f"wrote {a.out} ({a.out.stat().st_size / 1e6:.1f} MB): {d['sequences']} sequences x {d['frames']} frames "

@@ -352,6 +352,7 @@ def _add_sequences_parser(sub: Any) -> None:
     q.add_argument("--frames", type=int, default=81, help="frames per sequence F")
     q.add_argument("--seed", type=int, default=2025)
     q.add_argument("--noise", choices=("v1", "default"), default="v1", help="detector noise preset")
+    q.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     _add_common(q)
 
 

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from scjd_core.atomic import atomic_write
-from scjd_core.errors import InputError
+from scjd_core.errors import InputError, OutputError
 from scjd_core.skeleton import JOINT_NAMES, NUM_JOINTS, ROOT, normalize_screen
 
 #: Format tag kept in the meta (bumped when the layout changes).
@@ -64,7 +64,7 @@ DEFAULT_FILE = Path(__file__).resolve().parents[1] / "tests" / "data" / "eval" /
 #: The command that writes :data:`DEFAULT_FILE` (from the repository root, with the mocap beside it).
 DEFAULT_COMMAND = (
     "python -m training sequences --out tests/data/eval/hdm05_dg_v1.npz --split test --sequences 256 "
-    "--frames 81 --seed 2025 --noise v1"
+    "--frames 81 --seed 2025 --noise v1 --overwrite"
 )
 NOISE_PRESETS = ("v1", "default")
 REQUIRED = ("keypoints_2d", "image_size", "poses_3d", "subjects", "meta")
@@ -269,15 +269,29 @@ def make_sequences(
     return arrays, meta
 
 
-def write_sequences(path: str | os.PathLike[str], arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Path:
+def _check_out(path: Path, overwrite: bool) -> None:
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder: give --out a file, e.g. {path / 'sequences.npz'} (nothing written)")
+    if path.exists() and not overwrite:
+        hint = "pass --overwrite to replace it, or choose another --out (nothing written)"
+        raise OutputError(f"{path} already exists: {hint}")
+
+
+def write_sequences(
+    path: str | os.PathLike[str], arrays: dict[str, np.ndarray], meta: dict[str, Any], overwrite: bool = False
+) -> Path:
     """Write a sequence file atomically and reproducibly (same content -> same bytes).
+
+    Raises:
+        OutputError: when ``path`` exists and ``overwrite`` is False (or it is a folder).
 
     Returns:
         The path written.
     """
     path = Path(path)
+    _check_out(path, overwrite)
     members = {**arrays, "meta": np.array(json.dumps(meta, sort_keys=True))}
-    with atomic_write(path, "wb", overwrite=True) as fh:
+    with atomic_write(path, "wb", overwrite=overwrite) as fh:
         with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
             for name, array in members.items():
                 buf = io.BytesIO()
@@ -357,9 +371,10 @@ class EvalSequences:
 
 
 def _bad(path: Path, problem: str) -> InputError:
+    # Never suggest writing over the file: it may be something else the user keeps.
     return InputError(
-        f"{path} is not a usable evaluation sequence file: {problem}. Regenerate it with "
-        f"`python -m training sequences --out {path}` (the shipped one: `{DEFAULT_COMMAND}`)"
+        f"{path} is not a usable evaluation sequence file: {problem}. Pass a file written by "
+        f"`python -m training sequences --out FILE.npz` (the shipped one: `{DEFAULT_COMMAND}`)"
     )
 
 
@@ -473,14 +488,17 @@ def generate(
     cache: Path | None = None,
     progress: bool = True,
     command: list[str] | None = None,
+    overwrite: bool = False,
 ) -> EvalSequences:
     """Load the mocap, draw the sequences of ``split``, write them to ``out`` and read them back.
 
     Raises:
-        InputError: when the data or the split is missing; OutputError when ``out`` cannot be written.
+        InputError: when the data or the split is missing; OutputError when ``out`` cannot be
+            written, or exists and ``overwrite`` is False (checked before the mocap is read).
     """
     from training.mocap_data import load_mocap_data, portable_path
 
+    _check_out(Path(out), overwrite)
     mocap = load_mocap_data(data, cache, progress)
     clips = mocap.clips(split)
     arrays, meta = make_sequences(clips, sequences, frames, seed, noise, root=mocap.root)
@@ -492,5 +510,5 @@ def generate(
         "subjects": sorted({str(c.subject) for c in clips}),
     }
     meta["command"] = list(command or [])
-    write_sequences(out, arrays, meta)
+    write_sequences(out, arrays, meta, overwrite)
     return load_sequences(out)

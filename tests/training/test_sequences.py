@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from scjd_core.backends.lifter import ModelBackend
-from scjd_core.errors import InputError
+from scjd_core.errors import InputError, OutputError
 from scjd_core.models import create_model, save_checkpoint
 from tests.training.mini_mocap import make_mini_mocap
 from training.__main__ import main
@@ -86,8 +86,8 @@ def test_writing_is_reproducible(mocap: Path, tmp_path: Path) -> None:
     out = tmp_path / "again.npz"
     args = ["sequences", "--out", str(out), "--data", str(mocap), "--no-cache", "--split", "all", "--quiet"]
     shas = []
-    for _ in range(2):
-        assert main([*args, "--sequences", "3", "--frames", "50", "--seed", "7"]) == 0
+    for again in ([], ["--overwrite"]):  # --overwrite is not recorded: the same bytes
+        assert main([*args, "--sequences", "3", "--frames", "50", "--seed", "7", *again]) == 0
         shas.append(hashlib.sha256(out.read_bytes()).hexdigest())
     assert shas[0] == shas[1]
     seqs = load_sequences(out)
@@ -160,6 +160,22 @@ def test_bad_files_raise_clear_errors(tmp_path: Path, change, message: str) -> N
     with pytest.raises(InputError, match=message) as info:
         load_sequences(path)
     assert str(path) in str(info.value) and "python -m training sequences" in str(info.value)
+
+
+def test_writing_never_replaces_a_file_unasked(mocap: Path, tmp_path: Path, capsys) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("my notes\n", encoding="utf-8")
+    args = ["sequences", "--out", str(notes), "--data", str(mocap), "--no-cache", "--split", "all", "--quiet"]
+    args += ["--sequences", "2"]
+    assert main(args) == OutputError.exit_code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "notes.md already exists" in err[0] and "--overwrite" in err[0]
+    assert notes.read_text(encoding="utf-8") == "my notes\n"
+    # A file that is not a sequence file: the error does not suggest writing over it.
+    with pytest.raises(InputError, match="cannot be read as .npz") as info:
+        load_sequences(notes)
+    assert f"--out {notes}" not in str(info.value) and "--out FILE.npz" in str(info.value)
+    assert main([*args, "--overwrite"]) == 0 and len(load_sequences(notes)) == 2
 
 
 def test_missing_and_unreadable_files(tmp_path: Path) -> None:
