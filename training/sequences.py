@@ -270,6 +270,7 @@ def make_sequences(
 
 
 def _check_out(path: Path, overwrite: bool) -> None:
+    """:func:`~scjd_core.atomic.atomic_write`'s existing-file check, made before the mocap is read."""
     if path.is_dir():
         raise OutputError(f"{path} is a folder: give --out a file, e.g. {path / 'sequences.npz'} (nothing written)")
     if path.exists() and not overwrite:
@@ -283,13 +284,13 @@ def write_sequences(
     """Write a sequence file atomically and reproducibly (same content -> same bytes).
 
     Raises:
-        OutputError: when ``path`` exists and ``overwrite`` is False (or it is a folder).
+        OutputError: when ``path`` exists and ``overwrite`` is False, or is a folder
+            (:func:`~scjd_core.atomic.atomic_write`'s checks).
 
     Returns:
         The path written.
     """
     path = Path(path)
-    _check_out(path, overwrite)
     members = {**arrays, "meta": np.array(json.dumps(meta, sort_keys=True))}
     with atomic_write(path, "wb", overwrite=overwrite) as fh:
         with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
